@@ -27,6 +27,7 @@ LIB_SRC	:= $(wildcard user/lib/*.c)
 CLI_SRC	:= $(wildcard user/cli/*.c)
 TCTI_SRC := $(wildcard user/tcti/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+PROG_SRC := $(wildcard tests/prog/*.c)
 KST_SRC	:= $(wildcard tests/kselftest/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 
@@ -34,6 +35,7 @@ LIB_OBJ	:= $(LIB_SRC:user/lib/%.c=$(B)/obj/lib/%.o)
 CLI_OBJ	:= $(CLI_SRC:user/cli/%.c=$(B)/obj/cli/%.o)
 TCTI_OBJ := $(TCTI_SRC:user/tcti/%.c=$(B)/obj/tcti/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+PROG_BIN := $(PROG_SRC:tests/prog/%.c=$(B)/tests/prog/%)
 KST_BIN	:= $(KST_SRC:tests/kselftest/%.c=$(B)/kselftest/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
@@ -56,7 +58,7 @@ kmod: setup-check
 user: setup-check
 	@$(MAKE) --no-print-directory userspace
 
-userspace: $(LIBA) $(CLI) $(TCTI_SO) $(UNIT_BIN) $(KST_BIN)
+userspace: $(LIBA) $(CLI) $(TCTI_SO) $(UNIT_BIN) $(PROG_BIN) $(KST_BIN)
 
 $(B)/obj/%.o: user/%.c $(wildcard user/include/tlswitness/*.h) $(wildcard user/lib/*.h) \
 		$(wildcard kmod/include/uapi/linux/*.h)
@@ -74,9 +76,11 @@ $(B)/tlswitness: $(CLI_OBJ) $(LIBA)
 $(B)/libtss2-tcti-tpmreserve.so: $(TCTI_OBJ)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(PKG_LIBS)
 
-$(B)/tests/unit/%: tests/unit/%.c $(LIBA) $(wildcard tests/unit/*.h)
+# tests/unit/*.c run directly from the host suite; tests/prog/*.c are
+# programs that tests/host/*.t or tests/vm/*.t scripts drive.
+$(B)/tests/%: tests/%.c $(LIBA) $(wildcard tests/unit/*.h tests/prog/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itests/prog -o $@ $< $(LIBA) $(PKG_LIBS)
 
 # kselftest_harness.h comes from the distro's kernel source package at
 # build time and is never committed.
