@@ -24,9 +24,17 @@ enum tw_code tw_tcti_open(struct tw_tcti *t, const char *conf, struct tw_status 
 	return TW_OK;
 }
 
+enum tw_code tw_tcti_borrow(struct tw_tcti *t, TSS2_TCTI_CONTEXT *ctx)
+{
+	memset(t, 0, sizeof(*t));
+	t->ctx = ctx;
+	t->borrowed = 1;
+	return TW_OK;
+}
+
 void tw_tcti_close(struct tw_tcti *t)
 {
-	if (!t->ctx)
+	if (!t->ctx || t->borrowed)
 		return;
 	if (t->from_loader)
 		Tss2_TctiLdr_Finalize(&t->ctx);

@@ -14,9 +14,12 @@ struct tw_tcti {
 	TSS2_TCTI_CONTEXT *ctx;
 	int reserved;	/* the tpmreserve TCTI: windows are real */
 	int from_loader;	/* finalize through tss2-tctildr */
+	int borrowed;	/* the caller's: never finalized here */
 };
 
 enum tw_code tw_tcti_open(struct tw_tcti *t, const char *conf, struct tw_status *st);
+/* tw_tcti_borrow - use a caller's open TCTI; closing it then leaves it open. */
+enum tw_code tw_tcti_borrow(struct tw_tcti *t, TSS2_TCTI_CONTEXT *ctx);
 void tw_tcti_close(struct tw_tcti *t);
 /* On the reserved channel, begin and end the module's window; no-ops elsewhere. */
 enum tw_code tw_tcti_window_begin(struct tw_tcti *t, unsigned int timeout_ms,

@@ -192,6 +192,8 @@ static enum tw_code tw_call(struct tw_window *w, const struct tw_call *c,
 	do
 		code = tw_call_once(w, c, rv, st);
 	while (code == TW_E_TPM && tw_rc_resend(rv->rc) && ++tries < TW_RESEND_MAX);
+	if (code == TW_OK && tries && st)
+		tw_status_set(st, TW_OK, "%s", "");
 	return code;
 }
 
@@ -269,7 +271,10 @@ enum tw_code tw_window_begin(struct tw_window **out, const struct tw_window_opts
 		free(w);
 		return tw_status_set(st, TW_E_NOMEM, "window: out of memory");
 	}
-	code = tw_tcti_open(&w->tcti, opts ? opts->tcti : NULL, st);
+	if (opts && opts->tcti_context)
+		code = tw_tcti_borrow(&w->tcti, opts->tcti_context);
+	else
+		code = tw_tcti_open(&w->tcti, opts ? opts->tcti : NULL, st);
 	if (code != TW_OK)
 		goto out_md;
 	code = tw_recorder_new(w->tcti.ctx, &w->rec, st);

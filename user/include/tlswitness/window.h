@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <tss2/tss2_tcti.h>
 #include <tlswitness/status.h>
 #include <tlswitness/audit.h>
 
@@ -24,6 +25,12 @@ struct tw_window_opts {
 	 */
 	const char *tcti;
 	unsigned int timeout_ms;	/* window length on the reserved channel */
+	/*
+	 * An open transport to use instead of @tcti (not owned, never
+	 * finalized by the window; the window is then never reserved).
+	 * Tests use it to put another TPM user on the same connection.
+	 */
+	TSS2_TCTI_CONTEXT *tcti_context;
 };
 
 /* Open the TPM connection and, on the reserved channel, begin the window. */
@@ -57,5 +64,24 @@ enum tw_code tw_window_attestation(const struct tw_window *w, const uint8_t **at
 enum tw_code tw_window_ak_public(const struct tw_window *w, const uint8_t **pub, size_t *len);
 /* Time spent inside the TCTI transmit/receive since begin, in ns. */
 uint64_t tw_window_tpm_ns(const struct tw_window *w);
+
+/*
+ * Retrying attempts without the reserved channel.  A TLS handshake cannot
+ * be resumed mid-way, so an attempt that lost exclusivity is abandoned and
+ * the caller's whole attempt (window and handshake) runs again.
+ */
+typedef enum tw_code (*tw_attempt_fn)(void *arg, unsigned int attempt, struct tw_status *st);
+/* One line per retry, for the caller to print or drop (the library never prints). */
+typedef void (*tw_log_fn)(void *log_arg, const char *line);
+
+/*
+ * tw_attempt_run - call @fn (attempt 1, 2, ...) until it returns anything
+ * but TW_E_EXCLUSIVE, at most @max times, logging each retry to @log.
+ * Returns the last attempt's code; after @max lost attempts, TW_E_EXCLUSIVE.
+ * On the reserved channel the window reports TPM_RC_EXCLUSIVE as TW_E_TPM,
+ * so it is never retried.
+ */
+enum tw_code tw_attempt_run(unsigned int max, tw_attempt_fn fn, void *arg, tw_log_fn log,
+			    void *log_arg, struct tw_status *st);
 
 #endif

@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# The audited proving sequence against a fresh swtpm, then the replay's
+# rejection of damaged logs made from the recorded one.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/swtpm.sh"
+
+work=$(mktemp -d /tmp/tw-seq.XXXXXX)
+trap 'swtpm_stop; rm -rf "$work"' EXIT
+
+if ! swtpm_start; then
+	echo "not ok 1 - swtpm starts"
+	echo "1..1"
+	exit 1
+fi
+"$top/build/tests/prog/tpm-sequence" --save-log "$work/log.bin" || exit 1
+if [ -x "$top/build/tests/prog/replay-mutate" ]; then
+	"$top/build/tests/prog/replay-mutate" "$work/log.bin" || exit 1
+fi

@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Audit replay: recompute the session audit digest from the raw
+ * (command, response) pairs of a window and collect what the verifier
+ * needs, accepting only the shape of the proving sequence
+ * (Documentation/audit-log.rst).
+ *
+ * TPM 2.0 Part 1 section 19.6.4 (session audit): each command run with
+ * the audit session extends digest = H(digest || cpHash || rpHash); the
+ * command carrying auditReset starts from zeros and is extended itself.
+ * Part 1 section 18.7: cpHash = H(commandCode || names || parameters),
+ * rpHash = H(responseCode || commandCode || response parameters).
+ * Part 1 section 16 (names): an object's name is nameAlg || H(publicArea);
+ * a permanent or session handle's name is the handle.
+ */
+#include <string.h>
+#include <openssl/crypto.h>
+#include <tss2/tss2_mu.h>
+#include <tlswitness/audit.h>
+#include "tpm_wire.h"
+
+#define TW_MAX_OBJECTS 8
+
+enum tw_phase {
+	TW_PH_SETUP,	/* before the auditReset command */
+	TW_PH_LOAD,	/* after Create, Load must follow */
+	TW_PH_KEY,	/* key made, ZGen not yet */
+	TW_PH_ZGEN,	/* after ZGen */
+	TW_PH_ATTESTED,	/* after GetSessionAuditDigest */
+};
+
+/* An object a command of the log created, with the name computed from its public area. */
+struct tw_object {
+	uint32_t handle;
+	uint32_t hierarchy;	/* of a primary; 0 for an ordinary object */
+	TPM2B_PUBLIC pub;
+	struct tw_name name;
+};
+
+struct tw_replay_state {
+	const struct tw_audit_log *log;
+	struct tw_audit_replay *out;
+	EVP_MD_CTX *md;
+	size_t i;	/* current entry */
+	enum tw_phase phase;
+	struct tw_object objects[TW_MAX_OBJECTS];
+	size_t nobjects;
+	struct {
+		uint32_t handle;
+		uint8_t nonce_tpm[sizeof(TPMU_HA)];	/* the latest, for the next HMAC */
+		uint16_t nonce_len;
+	} sessions[4];	/* started by StartAuthSession */
+	size_t nsessions;
+	uint32_t parent, key;
+	const uint8_t *created_pub;	/* Create's outPublic (TPM2B), for Load */
+	size_t created_pub_len;
+	struct tw_cmd_view cv;
+	struct tw_rsp_view rv;
+	struct tw_status *st;
+};
+
+static enum tw_code tw_reject(struct tw_replay_state *s, const char *why)
+{
+	const char *cc = s->cv.info ? s->cv.info->name : "entry";
+
+	return tw_status_set(s->st, TW_E_PROOF, "audit log entry %zu (%s): %s", s->i, cc, why);
+}
+
+static struct tw_object *tw_object_find(struct tw_replay_state *s, uint32_t handle)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjects; i++)
+		if (s->objects[i].handle == handle)
+			return &s->objects[i];
+	return NULL;
+}
+
+static int tw_session_find(struct tw_replay_state *s, uint32_t handle)
+{
+	size_t i;
+
+	for (i = 0; i < s->nsessions; i++)
+		if (s->sessions[i].handle == handle)
+			return (int)i + 1;
+	return 0;
+}
+
+/* A TPM2B inside [p, p + len): its contents and length, bounds checked. */
+static int tw_2b(const uint8_t *p, size_t len, size_t *off, const uint8_t **b, uint16_t *n)
+{
+	if (Tss2_MU_UINT16_Unmarshal(p, len, off, n) || len - *off < *n)
+		return -1;
+	*b = p + *off;
+	*off += *n;
+	return 0;
+}
+
+/* Parse a TPM2B_PUBLIC of a SHA-256 ECC P-256 object into @obj, with its name. */
+static int tw_take_public(struct tw_replay_state *s, const uint8_t *p, size_t len, size_t *off,
+			  TPM2B_PUBLIC *pub, struct tw_name *name)
+{
+	size_t start = *off, inner;
+	const uint8_t *area;
+	uint16_t n;
+
+	if (tw_2b(p, len, off, &area, &n) || n == 0)
+		return -1;
+	memset(pub, 0, sizeof(*pub));
+	inner = start;
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, *off, &inner, pub) || inner != *off)
+		return -1;
+	if (pub->publicArea.type != TPM2_ALG_ECC || pub->publicArea.nameAlg != TPM2_ALG_SHA256 ||
+	    pub->publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+	    pub->publicArea.unique.ecc.x.size > 32 || pub->publicArea.unique.ecc.y.size > 32)
+		return -1;
+	return tw_name_of_public(name, s->md, area, n);
+}
+
+/* creationData, creationHash and creationTicket (Part 3 12.1, 24.1): bounded, not kept. */
+static int tw_skip_creation(const uint8_t *p, size_t len, size_t *off)
+{
+	const uint8_t *b;
+	uint16_t n, tag;
+	uint32_t hierarchy;
+
+	return tw_2b(p, len, off, &b, &n) || tw_2b(p, len, off, &b, &n) ||
+	       Tss2_MU_UINT16_Unmarshal(p, len, off, &tag) ||
+	       Tss2_MU_UINT32_Unmarshal(p, len, off, &hierarchy) || tw_2b(p, len, off, &b, &n);
+}
+
+static void tw_point(uint8_t out[65], const TPMS_ECC_POINT *p)
+{
+	memset(out, 0, 65);
+	out[0] = 0x04;
+	memcpy(out + 1 + 32 - p->x.size, p->x.buffer, p->x.size);
+	memcpy(out + 33 + 32 - p->y.size, p->y.buffer, p->y.size);
+}
+
+/* The name a creating command returned must be the one computed from its public area. */
+static int tw_same_name(const uint8_t *b, uint16_t n, const struct tw_name *name)
+{
+	return n == name->len && !memcmp(b, name->buf, n);
+}
+
+static enum tw_code tw_add_object(struct tw_replay_state *s, uint32_t hierarchy,
+				  const TPM2B_PUBLIC *pub, const struct tw_name *name)
+{
+	struct tw_object *o;
+
+	if ((s->rv.handle >> 24) != TPM2_HT_TRANSIENT)
+		return tw_reject(s, "created object has no transient handle");
+	o = tw_object_find(s, s->rv.handle);
+	if (!o) {
+		if (s->nobjects == TW_MAX_OBJECTS)
+			return tw_reject(s, "too many objects");
+		o = &s->objects[s->nobjects++];
+	}
+	o->handle = s->rv.handle;
+	o->hierarchy = hierarchy;
+	o->pub = *pub;
+	o->name = *name;
+	return TW_OK;
+}
+
+/* The names of the command's handles, each known from the log or by rule. */
+static enum tw_code tw_names(struct tw_replay_state *s, struct tw_name *names)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->cv.nhandles; i++) {
+		uint32_t h = s->cv.handles[i];
+		struct tw_object *o;
+
+		switch (h >> 24) {
+		case TPM2_HT_PERMANENT:
+		case TPM2_HT_HMAC_SESSION:
+			tw_name_of_handle(&names[i], h);
+			break;
+		case TPM2_HT_TRANSIENT:
+			o = tw_object_find(s, h);
+			if (!o)
+				return tw_reject(s, "names an object the log did not create");
+			names[i] = o->name;
+			break;
+		default:
+			return tw_reject(s, "names a handle of a kind the sequence never uses");
+		}
+	}
+	return TW_OK;
+}
+
+/*
+ * The authorization area of the sequence: password sessions first, then
+ * at most one HMAC session, which must be used for audit only.  Returns
+ * that session's entry, or NULL when the command carries none.
+ */
+static enum tw_code tw_sessions(struct tw_replay_state *s, const struct tw_auth **audit)
+{
+	const uint8_t forbidden = TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT;
+	unsigned int i;
+
+	*audit = NULL;
+	for (i = 0; i < s->cv.nauths; i++) {
+		const struct tw_auth *a = &s->cv.auths[i];
+
+		if (a->handle == TPM2_RH_PW) {
+			if (*audit)
+				return tw_reject(s, "password session after the audit session");
+			continue;
+		}
+		if (*audit)
+			return tw_reject(s, "more than one HMAC session");
+		if ((a->handle >> 24) != TPM2_HT_HMAC_SESSION)
+			return tw_reject(s, "session is not an HMAC session");
+		if (!(a->attrs & TPMA_SESSION_AUDIT) || (a->attrs & forbidden))
+			return tw_reject(s, "HMAC session is not used for audit only");
+		*audit = a;
+	}
+	return TW_OK;
+}
+
+/* TPM2_StartAuthSession: unbound, unsalted, HMAC, no symmetric, SHA-256 (Part 3 11.1). */
+static enum tw_code tw_start_session(struct tw_replay_state *s)
+{
+	const uint8_t *p = s->cv.params, *b;
+	size_t len = s->cv.params_len, off = 0;
+	uint16_t n, alg, hash;
+	uint8_t type;
+
+	if (s->cv.handles[0] != TPM2_RH_NULL || s->cv.handles[1] != TPM2_RH_NULL)
+		return tw_reject(s, "session is bound or salted");
+	if (tw_2b(p, len, &off, &b, &n) || tw_2b(p, len, &off, &b, &n) || n != 0 ||
+	    Tss2_MU_UINT8_Unmarshal(p, len, &off, &type) ||
+	    Tss2_MU_UINT16_Unmarshal(p, len, &off, &alg) ||
+	    Tss2_MU_UINT16_Unmarshal(p, len, &off, &hash) || off != len)
+		return tw_reject(s, "malformed parameters");
+	if (type != TPM2_SE_HMAC || alg != TPM2_ALG_NULL || hash != TPM2_ALG_SHA256)
+		return tw_reject(s, "session is not an unencrypted SHA-256 HMAC session");
+	if ((s->rv.handle >> 24) != TPM2_HT_HMAC_SESSION || s->nsessions == 4)
+		return tw_reject(s, "unexpected session handle");
+	off = 0;
+	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len ||
+	    n < 16)
+		return tw_reject(s, "malformed response");
+	s->sessions[s->nsessions].handle = s->rv.handle;
+	memcpy(s->sessions[s->nsessions].nonce_tpm, b, n);
+	s->sessions[s->nsessions].nonce_len = n;
+	s->nsessions++;
+	return TW_OK;
+}
+
+/*
+ * TPM2_CreatePrimary (Part 3 24.1): the storage parent in TPM_RH_NULL or
+ * the AK in TPM_RH_ENDORSEMENT.  The response's outPublic names the object.
+ */
+static enum tw_code tw_create_primary(struct tw_replay_state *s)
+{
+	uint32_t hierarchy = s->cv.handles[0];
+	const uint8_t *b;
+	TPM2B_PUBLIC pub;
+	struct tw_name name;
+	size_t off = 0;
+	uint16_t n;
+	enum tw_code code;
+
+	if (hierarchy != TPM2_RH_NULL && hierarchy != TPM2_RH_ENDORSEMENT)
+		return tw_reject(s, "primary outside the null and endorsement hierarchies");
+	if (tw_take_public(s, s->rv.params, s->rv.params_len, &off, &pub, &name))
+		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 public area");
+	if (tw_skip_creation(s->rv.params, s->rv.params_len, &off) ||
+	    tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
+		return tw_reject(s, "malformed response");
+	if (!tw_same_name(b, n, &name))
+		return tw_reject(s, "returned name does not match outPublic");
+	code = tw_add_object(s, hierarchy, &pub, &name);
+	if (code != TW_OK)
+		return code;
+	if (hierarchy == TPM2_RH_ENDORSEMENT) {
+		s->out->ak_public = pub;
+		s->out->have_ak_public = 1;
+	}
+	return TW_OK;
+}
+
+/* The parent named by CreateLoaded or Create must be the null-hierarchy primary. */
+static enum tw_code tw_check_parent(struct tw_replay_state *s)
+{
+	struct tw_object *o = tw_object_find(s, s->cv.handles[0]);
+
+	if (!o || o->hierarchy != TPM2_RH_NULL)
+		return tw_reject(s, "parent is not the storage primary made in TPM_RH_NULL");
+	s->parent = o->handle;
+	s->out->parent_public = o->pub;
+	return TW_OK;
+}
+
+/* Record the created key from a TPM2B_PUBLIC at @off of the response and check the name. */
+static enum tw_code tw_take_key(struct tw_replay_state *s, const uint8_t *p, size_t len,
+				size_t *off, struct tw_name *name)
+{
+	struct tw_audit_replay *out = s->out;
+
+	if (tw_take_public(s, p, len, off, &out->key_public, name))
+		return tw_reject(s, "key's outPublic is not a SHA-256 ECC P-256 public area");
+	tw_point(out->key_point, &out->key_public.publicArea.unique.ecc);
+	return TW_OK;
+}
+
+/* TPM2_CreateLoaded (Part 3 12.9): the auditReset command; outPrivate, outPublic, name. */
+static enum tw_code tw_create_loaded(struct tw_replay_state *s)
+{
+	const uint8_t *p = s->rv.params, *b;
+	size_t len = s->rv.params_len, off = 0;
+	struct tw_name name;
+	enum tw_code code;
+	uint16_t n;
+
+	code = tw_check_parent(s);
+	if (code != TW_OK)
+		return code;
+	if (tw_2b(p, len, &off, &b, &n))
+		return tw_reject(s, "malformed outPrivate");
+	code = tw_take_key(s, p, len, &off, &name);
+	if (code != TW_OK)
+		return code;
+	if (tw_2b(p, len, &off, &b, &n) || off != len)
+		return tw_reject(s, "malformed name");
+	if (!tw_same_name(b, n, &name))
+		return tw_reject(s, "returned name does not match outPublic");
+	code = tw_add_object(s, 0, &s->out->key_public, &name);
+	if (code != TW_OK)
+		return code;
+	s->key = s->rv.handle;
+	s->out->create_index = s->i;
+	s->phase = TW_PH_KEY;
+	return TW_OK;
+}
+
+/* TPM2_Create (Part 3 12.1): the auditReset command when CreateLoaded is missing. */
+static enum tw_code tw_create(struct tw_replay_state *s)
+{
+	const uint8_t *p = s->rv.params, *b;
+	size_t len = s->rv.params_len, off = 0, pub_off;
+	TPM2B_PUBLIC pub;
+	struct tw_name name;
+	enum tw_code code;
+	uint16_t n;
+
+	code = tw_check_parent(s);
+	if (code != TW_OK)
+		return code;
+	if (tw_2b(p, len, &off, &b, &n))
+		return tw_reject(s, "malformed outPrivate");
+	pub_off = off;
+	if (tw_take_public(s, p, len, &off, &pub, &name))
+		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 public area");
+	s->created_pub = p + pub_off;
+	s->created_pub_len = off - pub_off;
+	if (tw_skip_creation(p, len, &off) || off != len)
+		return tw_reject(s, "malformed response");
+	s->out->create_index = s->i;
+	s->phase = TW_PH_LOAD;
+	return TW_OK;
+}
+
+/* TPM2_Load (Part 3 12.2) of exactly the public area Create returned. */
+static enum tw_code tw_load(struct tw_replay_state *s)
+{
+	const uint8_t *p = s->cv.params, *b;
+	size_t len = s->cv.params_len, off = 0;
+	struct tw_name name;
+	enum tw_code code;
+	uint16_t n;
+
+	if (s->cv.handles[0] != s->parent)
+		return tw_reject(s, "loads under another parent than Create used");
+	if (tw_2b(p, len, &off, &b, &n) || len - off != s->created_pub_len ||
+	    memcmp(p + off, s->created_pub, s->created_pub_len))
+		return tw_reject(s, "loads another object than Create made");
+	off = 0;
+	p = s->cv.params + (len - s->created_pub_len);
+	code = tw_take_key(s, p, s->created_pub_len, &off, &name);
+	if (code != TW_OK)
+		return code;
+	off = 0;
+	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
+		return tw_reject(s, "malformed name");
+	if (!tw_same_name(b, n, &name))
+		return tw_reject(s, "returned name does not match the loaded public area");
+	code = tw_add_object(s, 0, &s->out->key_public, &name);
+	if (code != TW_OK)
+		return code;
+	s->key = s->rv.handle;
+	s->phase = TW_PH_KEY;
+	return TW_OK;
+}
+
+/* TPM2_Hash (Part 3 15.4) as a commit: data is a 32-byte digest, hashed with SHA-256. */
+static enum tw_code tw_commit(struct tw_replay_state *s)
+{
+	struct tw_audit_replay *out = s->out;
+	const uint8_t *p = s->cv.params, *b;
+	size_t len = s->cv.params_len, off = 0;
+	uint16_t n, alg, tag;
+	uint32_t hierarchy;
+	const uint8_t *data;
+
+	if (tw_2b(p, len, &off, &data, &n) || n != 32 ||
+	    Tss2_MU_UINT16_Unmarshal(p, len, &off, &alg) ||
+	    Tss2_MU_UINT32_Unmarshal(p, len, &off, &hierarchy) || off != len ||
+	    alg != TPM2_ALG_SHA256)
+		return tw_reject(s, "not a SHA-256 hash of a 32-byte digest");
+	p = s->rv.params;
+	len = s->rv.params_len;
+	off = 0;
+	if (tw_2b(p, len, &off, &b, &n) || Tss2_MU_UINT16_Unmarshal(p, len, &off, &tag) ||
+	    Tss2_MU_UINT32_Unmarshal(p, len, &off, &hierarchy) ||
+	    tw_2b(p, len, &off, &b, &n) || off != len)
+		return tw_reject(s, "malformed response");
+	if (out->commit_count == TW_AUDIT_MAX_COMMITS)
+		return tw_reject(s, "too many commits");
+	out->commits[out->commit_count].index = s->i;
+	memcpy(out->commits[out->commit_count].digest, data, 32);
+	out->commits[out->commit_count].after_zgen = s->phase == TW_PH_ZGEN;
+	out->commit_count++;
+	return TW_OK;
+}
+
+/* A TPM2B_ECC_POINT holding exactly one P-256 point. */
+static int tw_take_point(const uint8_t *p, size_t len, uint8_t out[65])
+{
+	TPM2B_ECC_POINT pt = { 0 };
+	size_t off = 0;
+
+	if (Tss2_MU_TPM2B_ECC_POINT_Unmarshal(p, len, &off, &pt) || off != len ||
+	    pt.point.x.size > 32 || pt.point.y.size > 32)
+		return -1;
+	tw_point(out, &pt.point);
+	return 0;
+}
+
+/* TPM2_ECDH_ZGen (Part 3 14.5) with the created key, under auditExclusive. */
+static enum tw_code tw_zgen(struct tw_replay_state *s, const struct tw_auth *audit)
+{
+	struct tw_audit_replay *out = s->out;
+	uint8_t z[65];
+
+	if (s->cv.handles[0] != s->key)
+		return tw_reject(s, "uses another key than the one created");
+	if (!(audit->attrs & TPMA_SESSION_AUDITEXCLUSIVE))
+		return tw_reject(s, "not run under auditExclusive");
+	if (tw_take_point(s->cv.params, s->cv.params_len, out->zgen_in))
+		return tw_reject(s, "malformed inPoint");
+	if (tw_take_point(s->rv.params, s->rv.params_len, z))
+		return tw_reject(s, "malformed outPoint");
+	memcpy(out->z, z + 1, 32);
+	out->zgen_index = s->i;
+	s->phase = TW_PH_ZGEN;
+	return TW_OK;
+}
+
+/*
+ * TPM2_GetSessionAuditDigest (Part 3 18.5): names the audit session as
+ * sessionHandle and is not itself audited by it.
+ */
+static enum tw_code tw_attest(struct tw_replay_state *s)
+{
+	struct tw_audit_replay *out = s->out;
+	const uint8_t *p = s->rv.params, *b;
+	size_t len = s->rv.params_len, off = 0, sig_off, inner = 0;
+	uint16_t n;
+
+	if (s->cv.handles[0] != TPM2_RH_ENDORSEMENT || s->cv.handles[2] != out->session)
+		return tw_reject(s, "does not report the audit session to the endorsement hierarchy");
+	if (tw_2b(p, len, &off, &b, &n) || n == 0 || n > sizeof(out->attest))
+		return tw_reject(s, "malformed auditInfo");
+	memcpy(out->attest, b, n);
+	out->attest_len = n;
+	memset(&out->attest_info, 0, sizeof(out->attest_info));
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(out->attest, n, &inner, &out->attest_info) ||
+	    inner != n || out->attest_info.type != TPM2_ST_ATTEST_SESSION_AUDIT)
+		return tw_reject(s, "auditInfo is not a session audit TPMS_ATTEST");
+	sig_off = off;
+	memset(&out->signature_info, 0, sizeof(out->signature_info));
+	if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, len, &off, &out->signature_info) || off != len ||
+	    off - sig_off > sizeof(out->signature))
+		return tw_reject(s, "malformed signature");
+	memcpy(out->signature, p + sig_off, off - sig_off);
+	out->signature_len = off - sig_off;
+	out->sign_handle = s->cv.handles[1];
+	memcpy(out->digest_at_attest, out->digest, 32);
+	out->attest_index = s->i;
+	s->phase = TW_PH_ATTESTED;
+	return TW_OK;
+}
+
+/*
+ * The attestation must report what the log shows: the audit session's
+ * digest up to the entry before it, over SHA-256.
+ */
+static enum tw_code tw_check_attested(struct tw_replay_state *s)
+{
+	const TPMS_SESSION_AUDIT_INFO *a = &s->out->attest_info.attested.sessionAudit;
+
+	if (a->sessionDigest.size != 32 ||
+	    memcmp(a->sessionDigest.buffer, s->out->digest_at_attest, 32))
+		return tw_status_set(s->st, TW_E_PROOF,
+				     "the attested session digest differs from the replayed one");
+	return TW_OK;
+}
+
+/* TPM2_FlushContext: only before the reset or after the attestation. */
+static enum tw_code tw_flush(struct tw_replay_state *s)
+{
+	uint32_t h;
+	size_t off = 0;
+
+	if (Tss2_MU_UINT32_Unmarshal(s->cv.params, s->cv.params_len, &off, &h) ||
+	    off != s->cv.params_len || s->rv.params_len != 0)
+		return tw_reject(s, "malformed");
+	if (s->phase != TW_PH_SETUP && s->phase != TW_PH_ATTESTED)
+		return tw_reject(s, "flushes inside the audited sequence");
+	if (!tw_object_find(s, h) && !tw_session_find(s, h))
+		return tw_reject(s, "flushes a handle the log did not create");
+	return TW_OK;
+}
+
+/* Which command may come in which phase, and whether it must be audited. */
+static enum tw_code tw_step(struct tw_replay_state *s, const struct tw_auth *audit)
+{
+	uint32_t cc = s->cv.cc;
+
+	switch (s->phase) {
+	case TW_PH_SETUP:
+		if (cc == TPM2_CC_StartAuthSession)
+			return tw_start_session(s);
+		if (cc == TPM2_CC_CreatePrimary && !audit)
+			return tw_create_primary(s);
+		if (cc == TPM2_CC_FlushContext)
+			return tw_flush(s);
+		if (!audit || !(audit->attrs & TPMA_SESSION_AUDITRESET))
+			break;
+		if (cc == TPM2_CC_CreateLoaded)
+			return tw_create_loaded(s);
+		if (cc == TPM2_CC_Create)
+			return tw_create(s);
+		break;
+	case TW_PH_LOAD:
+		if (cc == TPM2_CC_Load && audit)
+			return tw_load(s);
+		break;
+	case TW_PH_KEY:
+	case TW_PH_ZGEN:
+		if (cc == TPM2_CC_Hash && audit)
+			return tw_commit(s);
+		if (cc == TPM2_CC_ECDH_ZGen && audit && s->phase == TW_PH_KEY)
+			return tw_zgen(s, audit);
+		if (cc == TPM2_CC_GetSessionAuditDigest && !audit)
+			return tw_attest(s);
+		break;
+	case TW_PH_ATTESTED:
+		if (cc == TPM2_CC_FlushContext)
+			return tw_flush(s);
+		break;
+	}
+	if (s->phase != TW_PH_SETUP && s->phase != TW_PH_ATTESTED && !audit &&
+	    cc != TPM2_CC_GetSessionAuditDigest)
+		return tw_reject(s, "between the audit reset and the attestation but not audited");
+	return tw_reject(s, "not allowed at this point of the proving sequence");
+}
+
+/*
+ * Part 1 section 18.4: a command that failed ran nothing and extends no
+ * digest.  The log may hold the failures the sequence itself handles:
+ * the TPM's requests to send a command again, and CreateLoaded refused
+ * by a TPM that lacks it, before the reset.
+ */
+static enum tw_code tw_failed(struct tw_replay_state *s)
+{
+	uint32_t rc = s->rv.rc;
+
+	if (rc == TPM2_RC_RETRY || rc == TPM2_RC_YIELDED || rc == TPM2_RC_TESTING)
+		return TW_OK;
+	if (rc == TPM2_RC_COMMAND_CODE && s->cv.cc == TPM2_CC_CreateLoaded &&
+	    s->phase == TW_PH_SETUP)
+		return TW_OK;
+	return tw_reject(s, "failed, and the sequence never keeps a failed command");
+}
+
+/*
+ * Extend the digest with one audited entry (Part 1 section 19.6.4) and
+ * check the audit session's HMACs (Part 1 section 19.6.5).  The session
+ * is unbound and unsalted and authorizes nothing, so its HMAC key is
+ * empty: anyone can compute these HMACs, and they prove nothing to a
+ * verifier.  Checking them makes every byte of an audited entry's
+ * authorization area count, so a corrupted log is rejected here.
+ */
+static enum tw_code tw_extend(struct tw_replay_state *s, const struct tw_auth *audit)
+{
+	int k = tw_session_find(s, audit->handle) - 1;
+	const struct tw_auth *ra = &s->rv.auths[audit - s->cv.auths];
+	struct tw_name names[TW_MAX_HANDLES];
+	uint8_t cp[32], rp[32], hmac[32];
+	enum tw_code code;
+
+	code = tw_names(s, names);
+	if (code != TW_OK)
+		return code;
+	if (tw_cp_hash(s->md, s->cv.cc, names, s->cv.nhandles, s->cv.params, s->cv.params_len,
+		       cp) ||
+	    tw_rp_hash(s->md, s->rv.rc, s->cv.cc, s->rv.params, s->rv.params_len, rp))
+		goto out_crypto;
+
+	if (tw_hmac(s->md, NULL, 0, cp, 32, audit->nonce, audit->nonce_len,
+		    s->sessions[k].nonce_tpm, s->sessions[k].nonce_len, &audit->attrs, 1, hmac))
+		goto out_crypto;
+	if (audit->hmac_len != 32 || CRYPTO_memcmp(hmac, audit->hmac, 32))
+		return tw_reject(s, "command HMAC of the audit session does not match");
+	if (ra->nonce_len < 16 ||
+	    tw_hmac(s->md, NULL, 0, rp, 32, ra->nonce, ra->nonce_len, audit->nonce,
+		    audit->nonce_len, &ra->attrs, 1, hmac))
+		return tw_reject(s, "malformed audit session response");
+	if (ra->hmac_len != 32 || CRYPTO_memcmp(hmac, ra->hmac, 32))
+		return tw_reject(s, "response HMAC of the audit session does not match");
+	memcpy(s->sessions[k].nonce_tpm, ra->nonce, ra->nonce_len);
+	s->sessions[k].nonce_len = ra->nonce_len;
+
+	if (tw_audit_extend(s->md, s->out->digest, cp, rp))
+		goto out_crypto;
+	s->out->audited++;
+	return TW_OK;
+
+out_crypto:
+	return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
+}
+
+static enum tw_code tw_replay_entry(struct tw_replay_state *s)
+{
+	const struct tw_audit_entry *e = &s->log->entries[s->i];
+	struct tw_audit_replay *out = s->out;
+	const struct tw_auth *audit;
+	struct tw_status why;
+	enum tw_code code;
+
+	if (!e->cmd || !e->rsp)
+		return tw_reject(s, "missing bytes");
+	code = tw_cmd_parse(e->cmd, e->cmd_len, &s->cv, &why);
+	if (code == TW_OK)
+		code = tw_rsp_parse(e->rsp, e->rsp_len, &s->cv, &s->rv, &why);
+	if (code != TW_OK)
+		return tw_status_set(s->st, TW_E_PROOF, "audit log entry %zu: %s", s->i, why.msg);
+	code = tw_sessions(s, &audit);
+	if (code != TW_OK)
+		return code;
+	if (s->rv.rc != TPM2_RC_SUCCESS)
+		return tw_failed(s);
+
+	if (audit && s->phase == TW_PH_SETUP) {
+		/* The first audited command must reset the digest of a session the log started. */
+		if (!tw_session_find(s, audit->handle))
+			return tw_reject(s, "audit session was not started in the log");
+		if (!(audit->attrs & TPMA_SESSION_AUDITRESET))
+			return tw_reject(s, "first audited command does not carry auditReset");
+		out->session = audit->handle;
+		out->reset_index = s->i;
+		memset(out->digest, 0, sizeof(out->digest));
+	} else if (audit) {
+		if (audit->handle != out->session)
+			return tw_reject(s, "audited by another session");
+		if (audit->attrs & TPMA_SESSION_AUDITRESET)
+			return tw_reject(s, "resets the audit digest a second time");
+	}
+
+	code = tw_step(s, audit);
+	if (code != TW_OK || !audit)
+		return code;
+	return tw_extend(s, audit);
+}
+
+enum tw_code tw_audit_replay(const struct tw_audit_log *log, struct tw_audit_replay *out,
+			     struct tw_status *st)
+{
+	struct tw_replay_state s;
+	struct tw_status local;
+	enum tw_code code = TW_OK;
+
+	if (!log || !out || (log->count && !log->entries))
+		return tw_status_set(st, TW_E_USAGE, "audit replay: no log");
+	memset(out, 0, sizeof(*out));
+	out->reset_index = TW_AUDIT_NONE;
+	out->create_index = TW_AUDIT_NONE;
+	out->zgen_index = TW_AUDIT_NONE;
+	out->attest_index = TW_AUDIT_NONE;
+	memset(&s, 0, sizeof(s));
+	s.log = log;
+	s.out = out;
+	s.st = st ? st : &local;
+	s.md = EVP_MD_CTX_new();
+	if (!s.md)
+		return tw_status_set(st, TW_E_NOMEM, "audit replay: out of memory");
+
+	for (s.i = 0; s.i < log->count && code == TW_OK; s.i++)
+		code = tw_replay_entry(&s);
+	if (code == TW_OK && s.phase == TW_PH_SETUP)
+		code = tw_status_set(st, TW_E_PROOF, "audit log has no auditReset command");
+	if (code == TW_OK && s.phase == TW_PH_LOAD)
+		code = tw_status_set(st, TW_E_PROOF, "audit log ends between Create and Load");
+	if (code == TW_OK && out->attest_index != TW_AUDIT_NONE)
+		code = tw_check_attested(&s);
+	EVP_MD_CTX_free(s.md);
+	return code;
+}
