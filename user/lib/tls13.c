@@ -10,6 +10,8 @@
  * that message and names the first failure in the status.
  */
 #include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -231,12 +233,12 @@ static enum tw_code fail(struct verifier *v, const char *fmt, ...)
 
 static enum tw_code nomem(struct verifier *v, const char *what)
 {
-	return tls13_fail(v->st, TW_E_NOMEM, "out of memory (%s)", what);
+	return tw_status_set(v->st, TW_E_NOMEM, "out of memory (%s)", what);
 }
 
 static enum tw_code crypto_fail(struct verifier *v, const char *what)
 {
-	return tls13_fail(v->st, TW_E_NOMEM, "OpenSSL failed: %s", what);
+	return tw_status_set(v->st, TW_E_NOMEM, "OpenSSL failed: %s", what);
 }
 
 static int seen(const uint8_t *bitmap, uint16_t type)
@@ -1827,11 +1829,11 @@ static void teardown(struct verifier *v)
 static enum tw_code check_params(const struct tw_tls_params *p, struct tw_status *st)
 {
 	if (!p || !p->stream[0] || !p->stream[1] || !p->z || !p->z_len)
-		return tls13_fail(st, TW_E_USAGE, "TLS verification needs both streams and Z");
+		return tw_status_set(st, TW_E_USAGE, "TLS verification needs both streams and Z");
 	if (!(p->flags & TW_TLS_SKIP_CHAIN) && !p->trust)
-		return tls13_fail(st, TW_E_USAGE, "TLS verification needs a trust store");
+		return tw_status_set(st, TW_E_USAGE, "TLS verification needs a trust store");
 	if (!(p->flags & TW_TLS_SKIP_HOST) && (!p->host || !*p->host))
-		return tls13_fail(st, TW_E_USAGE, "TLS verification needs a host name");
+		return tw_status_set(st, TW_E_USAGE, "TLS verification needs a host name");
 	return TW_OK;
 }
 
@@ -1847,17 +1849,17 @@ enum tw_code tw_tls13_verify(const struct tw_tls_params *p, struct tw_tls_sessio
 	if (rc)
 		return rc;
 	if (!out)
-		return tls13_fail(st, TW_E_USAGE, "TLS verification needs somewhere to put "
+		return tw_status_set(st, TW_E_USAGE, "TLS verification needs somewhere to put "
 				  "the session");
 	v = calloc(1, sizeof(*v));
 	if (!v)
-		return tls13_fail(st, TW_E_NOMEM, "out of memory (verifier)");
+		return tw_status_set(st, TW_E_NOMEM, "out of memory (verifier)");
 	v->p = p;
 	v->st = st;
 	v->s = calloc(1, sizeof(*v->s));
 	if (!v->s) {
 		free(v);
-		return tls13_fail(st, TW_E_NOMEM, "out of memory (session)");
+		return tw_status_set(st, TW_E_NOMEM, "out of memory (session)");
 	}
 
 	rc = setup(v);

@@ -7,7 +7,6 @@
 #ifndef TLSWITNESS_LIB_TLS13_H
 #define TLSWITNESS_LIB_TLS13_H
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -20,10 +19,6 @@
 #define TLS13_HEADER_LEN	5
 #define TLS13_TAG_LEN		16
 #define TLS13_IV_LEN		12
-
-/* Fill @st (if not NULL) and return @code; the verifier's only way to fail. */
-enum tw_code tls13_fail(struct tw_status *st, enum tw_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* A cipher suite of RFC 8446 B.4 that the verifier accepts. */
 struct tls13_suite {

@@ -4,26 +4,11 @@
  * HKDF, HMAC and AEAD implementations.  The labels and structures follow
  * RFC 8446 section 7 (key schedule) and 5.2-5.3 (record protection).
  */
-#include <stdio.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/kdf.h>
 #include "tls13.h"
-
-enum tw_code tls13_fail(struct tw_status *st, enum tw_code code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!st)
-		return code;
-	st->code = code;
-	st->tpm_rc = 0;
-	va_start(ap, fmt);
-	vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* B.4: the suites the verifier accepts; TLS_AES_128_CCM* are not among them. */
 static const struct tls13_suite suites[] = {
