@@ -20,7 +20,7 @@ WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
 PKGS	:= tss2-sys tss2-mu tss2-rc tss2-tctildr libssl libcrypto json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -fPIC -Iuser/include -Ikmod/include \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -fPIC -Iuser/include -Ikmod/include/uapi \
 	     $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_SRC	:= $(wildcard user/lib/*.c)
@@ -94,14 +94,14 @@ $(KST_INC)/.stamp:
 
 $(B)/kselftest/%: tests/kselftest/%.c $(KST_INC)/.stamp $(wildcard tests/kselftest/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -O2 -g -I$(KST_INC) -Ikmod/include \
+	$(CC) -std=gnu11 -D_GNU_SOURCE -Wall -Werror -O2 -g -I$(KST_INC) -Ikmod/include/uapi \
 		-Itests/kselftest $(PKG_CFLAGS) -o $@ $< -lpthread $(PKG_LIBS)
 
 # Fuzz targets: clang's libFuzzer with ASan and UBSan.
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(TCTI_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Iuser/include -Ikmod/include $(PKG_CFLAGS) \
+		-fno-sanitize-recover=undefined -Iuser/include -Ikmod/include/uapi $(PKG_CFLAGS) \
 		-o $@ $< $(LIB_SRC) $(TCTI_SRC) $(PKG_LIBS)
 
 check: all $(FUZZ_BIN)
