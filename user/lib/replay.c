@@ -207,6 +207,9 @@ static enum tw_code tw_sessions(struct tw_replay_state *s, const struct tw_auth 
 		if (a->handle == TPM2_RH_PW) {
 			if (*audit)
 				return tw_reject(s, "password session after the audit session");
+			/* The sequence's objects all have empty auth; no attribute applies. */
+			if (a->nonce_len || a->hmac_len || a->attrs)
+				return tw_reject(s, "password session is not the empty one");
 			continue;
 		}
 		if (*audit)
@@ -216,6 +219,22 @@ static enum tw_code tw_sessions(struct tw_replay_state *s, const struct tw_auth 
 		if (!(a->attrs & TPMA_SESSION_AUDIT) || (a->attrs & forbidden))
 			return tw_reject(s, "HMAC session is not used for audit only");
 		*audit = a;
+	}
+	return TW_OK;
+}
+
+/* Part 1 section 19.8.6: a password session answers with continueSession and nothing else. */
+static enum tw_code tw_pw_responses(struct tw_replay_state *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->cv.nauths; i++) {
+		const struct tw_auth *a = &s->rv.auths[i];
+
+		if (s->cv.auths[i].handle != TPM2_RH_PW)
+			continue;
+		if (a->nonce_len || a->hmac_len || a->attrs != TPMA_SESSION_CONTINUESESSION)
+			return tw_reject(s, "password session response is not the empty one");
 	}
 	return TW_OK;
 }
@@ -251,6 +270,65 @@ static enum tw_code tw_start_session(struct tw_replay_state *s)
 }
 
 /*
+ * The command side of TPM2_CreatePrimary (Part 3 24.1): empty inSensitive,
+ * no outsideInfo, no PCRs, and a template whose every field but unique
+ * (empty here) the TPM copied into @out.
+ */
+static enum tw_code tw_primary_command(struct tw_replay_state *s, const TPM2B_PUBLIC *out)
+{
+	static const uint8_t empty_sensitive[6] = { 0, 4, 0, 0, 0, 0 };
+	static const uint8_t empty_tail[6] = { 0, 0, 0, 0, 0, 0 };
+	const uint8_t *p = s->cv.params, *b;
+	size_t len = s->cv.params_len, off = sizeof(empty_sensitive), inner, end;
+	TPM2B_PUBLIC in = { 0 };
+	TPMT_PUBLIC want = out->publicArea;
+	uint16_t n;
+
+	if (len < sizeof(empty_sensitive) + sizeof(empty_tail) ||
+	    memcmp(p, empty_sensitive, sizeof(empty_sensitive)) ||
+	    memcmp(p + len - sizeof(empty_tail), empty_tail, sizeof(empty_tail)))
+		return tw_reject(s, "inSensitive, outsideInfo or creationPCR is not empty");
+	end = len - sizeof(empty_tail);
+	inner = off;
+	if (tw_2b(p, end, &off, &b, &n) || off != end ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, end, &inner, &in) || inner != end)
+		return tw_reject(s, "malformed inPublic");
+	memset(&want.unique, 0, sizeof(want.unique));
+	if (memcmp(&in.publicArea, &want, sizeof(want)))
+		return tw_reject(s, "outPublic is not the template the command sent");
+	return TW_OK;
+}
+
+/*
+ * creationData, creationHash and creationTicket of a primary: the hash
+ * must be the data's, the ticket for the primary's hierarchy.  The
+ * ticket's HMAC (keyed with a hierarchy proof) only the TPM can check.
+ */
+static enum tw_code tw_primary_creation(struct tw_replay_state *s, uint32_t hierarchy,
+					size_t *off)
+{
+	const uint8_t *p = s->rv.params, *data, *hash, *ticket;
+	size_t len = s->rv.params_len;
+	uint8_t digest[32];
+	unsigned int dlen = 0;
+	uint16_t data_n, hash_n, ticket_n, tag;
+	uint32_t h;
+
+	if (tw_2b(p, len, off, &data, &data_n) || tw_2b(p, len, off, &hash, &hash_n) ||
+	    Tss2_MU_UINT16_Unmarshal(p, len, off, &tag) ||
+	    Tss2_MU_UINT32_Unmarshal(p, len, off, &h) || tw_2b(p, len, off, &ticket, &ticket_n))
+		return tw_reject(s, "malformed creation data");
+	if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(s->md, data, data_n) || !EVP_DigestFinal_ex(s->md, digest, &dlen))
+		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
+	if (hash_n != 32 || memcmp(hash, digest, 32))
+		return tw_reject(s, "creationHash is not the hash of creationData");
+	if (tag != TPM2_ST_CREATION || h != hierarchy || ticket_n == 0)
+		return tw_reject(s, "creationTicket does not belong to the hierarchy");
+	return TW_OK;
+}
+
+/*
  * TPM2_CreatePrimary (Part 3 24.1): the storage parent in TPM_RH_NULL or
  * the AK in TPM_RH_ENDORSEMENT.  The response's outPublic names the object.
  */
@@ -268,8 +346,12 @@ static enum tw_code tw_create_primary(struct tw_replay_state *s)
 		return tw_reject(s, "primary outside the null and endorsement hierarchies");
 	if (tw_take_public(s, s->rv.params, s->rv.params_len, &off, &pub, &name))
 		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 public area");
-	if (tw_skip_creation(s->rv.params, s->rv.params_len, &off) ||
-	    tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
+	code = tw_primary_command(s, &pub);
+	if (code == TW_OK)
+		code = tw_primary_creation(s, hierarchy, &off);
+	if (code != TW_OK)
+		return code;
+	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
 		return tw_reject(s, "malformed response");
 	if (!tw_same_name(b, n, &name))
 		return tw_reject(s, "returned name does not match outPublic");
@@ -461,6 +543,38 @@ static enum tw_code tw_zgen(struct tw_replay_state *s, const struct tw_auth *aud
 }
 
 /*
+ * What the unaudited GetSessionAuditDigest asked for must be what the
+ * signed TPMS_ATTEST says: its qualifyingData as extraData, the AK's
+ * qualified name (Part 1 section 16: H(hierarchy || name) for a
+ * primary) as qualifiedSigner, and the AK's own scheme.
+ */
+static enum tw_code tw_attest_command(struct tw_replay_state *s, const struct tw_object *ak)
+{
+	const TPMS_ATTEST *a = &s->out->attest_info;
+	const uint8_t *p = s->cv.params, *q;
+	size_t len = s->cv.params_len, off = 0;
+	uint8_t h[4], qn[34];
+	unsigned int dlen = 0;
+	uint16_t n, scheme;
+
+	if (tw_2b(p, len, &off, &q, &n) || Tss2_MU_UINT16_Unmarshal(p, len, &off, &scheme) ||
+	    off != len || scheme != TPM2_ALG_NULL)
+		return tw_reject(s, "malformed parameters");
+	if (n != a->extraData.size || memcmp(q, a->extraData.buffer, n))
+		return tw_reject(s, "qualifyingData differs from the attestation's extraData");
+	tw_put32(h, TPM2_RH_ENDORSEMENT);
+	qn[0] = 0x00;
+	qn[1] = TPM2_ALG_SHA256;
+	if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) || !EVP_DigestUpdate(s->md, h, 4) ||
+	    !EVP_DigestUpdate(s->md, ak->name.buf, ak->name.len) ||
+	    !EVP_DigestFinal_ex(s->md, qn + 2, &dlen))
+		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
+	if (a->qualifiedSigner.size != sizeof(qn) || memcmp(a->qualifiedSigner.name, qn, sizeof(qn)))
+		return tw_reject(s, "the attestation's signer is not the AK");
+	return TW_OK;
+}
+
+/*
  * TPM2_GetSessionAuditDigest (Part 3 18.5): names the audit session as
  * sessionHandle and is not itself audited by it.
  */
@@ -469,10 +583,15 @@ static enum tw_code tw_attest(struct tw_replay_state *s)
 	struct tw_audit_replay *out = s->out;
 	const uint8_t *p = s->rv.params, *b;
 	size_t len = s->rv.params_len, off = 0, sig_off, inner = 0;
+	enum tw_code code;
 	uint16_t n;
+
+	struct tw_object *ak = tw_object_find(s, s->cv.handles[1]);
 
 	if (s->cv.handles[0] != TPM2_RH_ENDORSEMENT || s->cv.handles[2] != out->session)
 		return tw_reject(s, "does not report the audit session to the endorsement hierarchy");
+	if (!ak || ak->hierarchy != TPM2_RH_ENDORSEMENT)
+		return tw_reject(s, "signing key is not the AK made in the log");
 	if (tw_2b(p, len, &off, &b, &n) || n == 0 || n > sizeof(out->attest))
 		return tw_reject(s, "malformed auditInfo");
 	memcpy(out->attest, b, n);
@@ -488,6 +607,9 @@ static enum tw_code tw_attest(struct tw_replay_state *s)
 		return tw_reject(s, "malformed signature");
 	memcpy(out->signature, p + sig_off, off - sig_off);
 	out->signature_len = off - sig_off;
+	code = tw_attest_command(s, ak);
+	if (code != TW_OK)
+		return code;
 	out->sign_handle = s->cv.handles[1];
 	memcpy(out->digest_at_attest, out->digest, 32);
 	out->attest_index = s->i;
@@ -655,6 +777,9 @@ static enum tw_code tw_replay_entry(struct tw_replay_state *s)
 		return code;
 	if (s->rv.rc != TPM2_RC_SUCCESS)
 		return tw_failed(s);
+	code = tw_pw_responses(s);
+	if (code != TW_OK)
+		return code;
 
 	if (audit && s->phase == TW_PH_SETUP) {
 		/* The first audited command must reset the digest of a session the log started. */
