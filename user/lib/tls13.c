@@ -246,6 +246,12 @@ static int seen(const uint8_t *bitmap, uint16_t type)
 	return bitmap[type >> 3] & (1u << (type & 7));
 }
 
+/* Two readers hold the same bytes (either may be empty, with a NULL pointer). */
+static int same_bytes(struct tls13_reader a, struct tls13_reader b)
+{
+	return a.len == b.len && (a.len == 0 || !memcmp(a.p, b.p, a.len));
+}
+
 static int list_has_u16(struct tls13_reader list, uint16_t want)
 {
 	uint16_t v;
@@ -319,13 +325,14 @@ static enum tw_code hs_append(struct verifier *v, struct side *sd, const uint8_t
 static enum tw_code hs_take(struct verifier *v, struct side *sd, struct message *m, int *got)
 {
 	size_t avail = sd->hs_len - sd->hs_off;
-	const uint8_t *h = sd->hs + sd->hs_off;
 	struct tw_tls_message *tm;
+	const uint8_t *h;
 	uint32_t len;
 
 	*got = 0;
 	if (avail < 4)
 		return TW_OK;
+	h = sd->hs + sd->hs_off;
 	len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 	if (len > TLS13_MAX_MESSAGE)
 		return fail(v, "%s handshake message %s of %u bytes exceeds the verifier's "
@@ -784,7 +791,7 @@ static enum tw_code parse_server_hello(struct verifier *v, const struct offer *o
 
 	if (ver != LEGACY_VERSION)
 		return fail(v, "%s legacy_version is 0x%04x", what, ver);
-	if (sid.len != o->session_id.len || memcmp(sid.p, o->session_id.p, sid.len))
+	if (!same_bytes(sid, o->session_id))
 		return fail(v, "%s legacy_session_id_echo differs from the ClientHello's", what);
 	if (comp != 0)
 		return fail(v, "%s legacy_compression_method is %u", what, comp);
@@ -869,10 +876,9 @@ static enum tw_code check_second_hello(struct verifier *v, const struct server_h
 
 	if (memcmp(a->random, b->random, 32))
 		return fail(v, "second ClientHello has a different random");
-	if (a->session_id.len != b->session_id.len ||
-	    memcmp(a->session_id.p, b->session_id.p, a->session_id.len))
+	if (!same_bytes(a->session_id, b->session_id))
 		return fail(v, "second ClientHello has a different legacy_session_id");
-	if (a->suites.len != b->suites.len || memcmp(a->suites.p, b->suites.p, a->suites.len))
+	if (!same_bytes(a->suites, b->suites))
 		return fail(v, "second ClientHello offers different cipher suites");
 	if (hrr->has_key_share) {
 		if (tls13_get_u16(&x, &g) || tls13_get_vec(&x, 2, 1, 0xffff, &ke) || x.len ||
@@ -880,8 +886,7 @@ static enum tw_code check_second_hello(struct verifier *v, const struct server_h
 			return fail(v, "second ClientHello does not carry exactly one key share "
 				    "of the group the HelloRetryRequest selected");
 	}
-	if (hrr->cookie.p && (b->cookie.len != hrr->cookie.len ||
-			      memcmp(b->cookie.p, hrr->cookie.p, b->cookie.len)))
+	if (hrr->cookie.p && !same_bytes(b->cookie, hrr->cookie))
 		return fail(v, "second ClientHello does not echo the HelloRetryRequest cookie");
 	if (!hrr->cookie.p && b->cookie.p)
 		return fail(v, "second ClientHello carries a cookie nobody sent");
@@ -1092,7 +1097,7 @@ static enum tw_code parse_encrypted_extensions(struct verifier *v, const struct 
 				int found = 0;
 
 				while (!found && !tls13_get_vec(&list, 1, 1, 255, &c))
-					found = c.len == name.len && !memcmp(c.p, name.p, c.len);
+					found = same_bytes(c, name);
 				if (!found)
 					return fail(v, "the server selected an ALPN protocol the "
 						    "client did not offer");
@@ -1160,7 +1165,8 @@ static enum tw_code parse_certificate(struct verifier *v, const struct offer *o,
 	    r.len)
 		return fail(v, "%s Certificate is malformed", from_server ? "server" : "client");
 	if (!from_server) {
-		if (ctx.len != v->cr_context_len || memcmp(ctx.p, v->cr_context, ctx.len))
+		if (ctx.len != v->cr_context_len ||
+		    (ctx.len && memcmp(ctx.p, v->cr_context, ctx.len)))
 			return fail(v, "client Certificate context differs from the request's");
 		if (list.len)
 			return fail(v, "the client authenticated with a certificate, which the "
