@@ -106,16 +106,14 @@ static u32 window_serve(struct tpmreserve_window *win)
  * Flush every handle the window created and did not flush itself.  A
  * handle the TPM already dropped (a session ended by its last use, say)
  * just fails; nobody but the window can have received that handle again
- * while the window held the chip.
+ * while the window held the chip.  After a transport error the first
+ * flush fails the same way and the rest are not tried.
  */
-static void window_flush(struct tpmreserve_window *win, u32 how)
+static void window_flush(struct tpmreserve_window *win)
 {
 	struct tpm_buf *buf = &win->flush_buf;
 	unsigned int i;
 	ssize_t rc;
-
-	if (how == TPMRESERVE_END_CHIP_ERROR)
-		return;
 
 	for (i = 0; i < win->nr_handles; i++) {
 		tpm_buf_reset(buf, TPM2_ST_NO_SESSIONS, TPM2_CC_FLUSH_CONTEXT);
@@ -126,7 +124,6 @@ static void window_flush(struct tpmreserve_window *win, u32 how)
 		if (rc == 0)
 			win->flushed++;
 	}
-	win->nr_handles = 0;
 }
 
 static void window_account(struct tpmreserve_window *win, bool opened)
@@ -178,7 +175,7 @@ static int window_thread(void *data)
 	dev_dbg(dev->misc.this_device, "window begins for %u ms\n",
 		win->timeout_ms);
 	how = window_serve(win);
-	window_flush(win, how);
+	window_flush(win);
 	tpm_put_ops(dev->chip);
 
 	win->hold_us = ktime_us_delta(ktime_get(), win->held_since);

@@ -212,7 +212,9 @@ static inline int tpm_list_handles(int fd, uint32_t first, uint32_t *out, int ma
 	count = get32(rsp + TPM_HDR + 5);
 	for (i = 0; i < count && TPM_HDR + 9 + 4 * (i + 1) <= (uint32_t)n; i++) {
 		h = get32(rsp + TPM_HDR + 9 + 4 * i);
-		if ((h & 0xff000000) != (first & 0xff000000))
+		/* Saved sessions are listed with their session type, 0x02 or 0x03. */
+		if ((h & 0xff000000) != (first & 0xff000000) &&
+		    !(first >> 24 == 0x03 && h >> 24 == 0x02))
 			break;
 		if (found < max && out)
 			out[found] = h;

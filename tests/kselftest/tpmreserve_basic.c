@@ -1,16 +1,39 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * tpmreserve basics: a window passes commands through, the rules refuse
- * what they must, and windows end by END, expiry and close.
+ * tpmreserve in one process: a window passes commands through, refuses
+ * malformed commands, power-state commands and other clients' handles,
+ * and ends by END, expiry and the owner's death; windows queue.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
-#include "tpm_helpers.h"
+#include "load_helpers.h"
 
 #define RESERVE	"/dev/tpmreserve0"
+
+static ssize_t raw_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+/* Transient objects and sessions in the TPM, seen from inside a window. */
+static int handles_in_tpm(void)
+{
+	int fd = open(RESERVE, O_RDWR), n = -1;
+
+	if (fd < 0)
+		return -1;
+	if (window_begin(fd, 2000) == 0) {
+		n = tpm_count_handles(fd);
+		window_end(fd, NULL);
+	}
+	close(fd);
+	return n;
+}
 
 TEST(begin_write_read_end)
 {
@@ -19,14 +42,254 @@ TEST(begin_write_read_end)
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-ENOTCONN, tpm_get_random(fd, 8));
+	EXPECT_EQ(-ENOTCONN, window_end(fd, &res));
 	ASSERT_EQ(0, window_begin(fd, 2000));
+	EXPECT_EQ(-EALREADY, window_begin(fd, 2000));
 	EXPECT_EQ(0, tpm_get_random(fd, 8));
 	EXPECT_EQ(0, tpm_get_random(fd, 32));
 	ASSERT_EQ(0, window_end(fd, &res));
 	EXPECT_EQ(TPMRESERVE_END_BY_OWNER, res.how);
 	EXPECT_EQ(2, res.commands);
+	EXPECT_EQ(0, res.refused);
 	EXPECT_EQ(-ENOTCONN, tpm_get_random(fd, 8));
 	close(fd);
+}
+
+/* Test 7: each malformed class gets EINVAL and the window goes on. */
+TEST(bad_input)
+{
+	uint8_t big[TPM_MAX_CMD + 16] = { 0x80, 0x01 };
+	struct tpm_cmd c;
+	struct tpmreserve_end res;
+	int fd = open(RESERVE, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, window_begin(fd, 5000));
+
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_GET_RANDOM);
+	put16(&c, 8);
+	cmd_finish(&c);
+	EXPECT_EQ(-EINVAL, raw_write(fd, c.b, 6));		/* short */
+	EXPECT_EQ(-EINVAL, raw_write(fd, c.b, c.n - 1));	/* size field too big */
+	c.b[c.n] = 0;
+	EXPECT_EQ(-EINVAL, raw_write(fd, c.b, c.n + 1));	/* size field too small */
+	big[2] = (sizeof(big) >> 24) & 0xff;
+	big[3] = (sizeof(big) >> 16) & 0xff;
+	big[4] = (sizeof(big) >> 8) & 0xff;
+	big[5] = sizeof(big) & 0xff;
+	EXPECT_EQ(-EINVAL, raw_write(fd, big, sizeof(big)));	/* over the buffer */
+	c.b[1] = 0x02;						/* claims sessions */
+	EXPECT_EQ(-EINVAL, raw_write(fd, c.b, c.n));
+	c.b[0] = 0x12;						/* bad tag */
+	EXPECT_EQ(-EINVAL, raw_write(fd, c.b, c.n));
+
+	/* Power state belongs to the kernel. */
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_SHUTDOWN);
+	put16(&c, 0);
+	cmd_finish(&c);
+	EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_STARTUP);
+	put16(&c, 0);
+	cmd_finish(&c);
+	EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
+	cmd_start(&c, TPM_ST_NO_SESSIONS, 0x0fff);		/* no such command */
+	cmd_finish(&c);
+	EXPECT_EQ(-EOPNOTSUPP, raw_write(fd, c.b, c.n));
+
+	EXPECT_EQ(0, tpm_get_random(fd, 8));
+	ASSERT_EQ(0, window_end(fd, &res));
+	EXPECT_EQ(TPMRESERVE_END_BY_OWNER, res.how);
+	EXPECT_EQ(1, res.commands);
+	EXPECT_EQ(9, res.refused);
+	close(fd);
+}
+
+/*
+ * Test 6: a /dev/tpmrm0 client's session, and transient handles the
+ * window did not create, are refused in the handle area, the
+ * authorization area and FlushContext; the window's own are not.
+ */
+TEST(isolation)
+{
+	uint32_t sessions[64], key, own_key;
+	struct audit_session other, own, stolen;
+	struct tpm_cmd c;
+	int rm, fd, n, i;
+
+	rm = open("/dev/tpmrm0", O_RDWR);
+	ASSERT_LE(0, rm);
+	ASSERT_EQ(0, tpm_start_audit_session(rm, &other));
+	ASSERT_EQ(0, tpm_create_signing_primary(rm, TPM_RH_NULL, &key));
+
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, window_begin(fd, 5000));
+
+	n = tpm_list_handles(fd, TPM_HT_LOADED_SESSION, sessions, 32);
+	ASSERT_LE(0, n);
+	i = tpm_list_handles(fd, TPM_HT_SAVED_SESSION, sessions + n, 32);
+	ASSERT_LE(0, i);
+	n += i;
+	ASSERT_LE(1, n) TH_LOG("the tpmrm0 client's session is not in the TPM");
+
+	for (i = 0; i < n; i++) {
+		stolen = other;
+		stolen.handle = sessions[i];
+		/* authorization area */
+		EXPECT_EQ(-EPERM, tpm_audited_get_random(fd, &stolen,
+							 TPMA_SESSION_AUDIT | TPMA_SESSION_CONTINUE));
+		/* handle area */
+		cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_CONTEXT_SAVE);
+		put32(&c, sessions[i]);
+		cmd_finish(&c);
+		EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
+		/* FlushContext */
+		EXPECT_EQ(-EPERM, tpm_flush(fd, sessions[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
+		put32(&c, TPM_HT_TRANSIENT + i);
+		cmd_finish(&c);
+		EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
+		EXPECT_EQ(-EPERM, tpm_flush(fd, TPM_HT_TRANSIENT + i));
+	}
+
+	/* The window's own session and object pass. */
+	ASSERT_EQ(0, tpm_start_audit_session(fd, &own));
+	EXPECT_EQ(0, tpm_audited_get_random(fd, &own, TPMA_SESSION_AUDIT |
+					    TPMA_SESSION_RESET | TPMA_SESSION_CONTINUE));
+	ASSERT_EQ(0, tpm_create_signing_primary(fd, TPM_RH_NULL, &own_key));
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
+	put32(&c, own_key);
+	cmd_finish(&c);
+	EXPECT_EQ((ssize_t)c.n, raw_write(fd, c.b, c.n));
+	EXPECT_LT(0, read(fd, c.b, sizeof(c.b)));
+	EXPECT_EQ(0, tpm_flush(fd, own_key));
+	EXPECT_EQ(0, window_end(fd, NULL));
+	close(fd);
+
+	/* The other client's session and key still work. */
+	EXPECT_EQ(0, tpm_audited_get_random(rm, &other, TPMA_SESSION_AUDIT |
+					    TPMA_SESSION_RESET | TPMA_SESSION_CONTINUE));
+	EXPECT_EQ(0, tpm_flush(rm, key));
+	EXPECT_EQ(0, tpm_flush(rm, other.handle));
+	close(rm);
+}
+
+/* Test 5: the second owner waits for the first; O_NONBLOCK gets EBUSY. */
+TEST(two_owners)
+{
+	int fd = open(RESERVE, O_RDWR), p[2], status;
+	uint64_t waited_ms;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, window_begin(fd, 5000));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd2 = open(RESERVE, O_RDWR | O_NONBLOCK), fd3 = open(RESERVE, O_RDWR);
+		uint64_t t0;
+
+		if (window_begin(fd2, 1000) != -EBUSY)
+			_exit(2);
+		t0 = now_ns();
+		if (window_begin(fd3, 1000))
+			_exit(3);
+		waited_ms = (now_ns() - t0) / 1000000;
+		if (tpm_get_random(fd3, 8) || window_end(fd3, NULL))
+			_exit(4);
+		if (write(p[1], &waited_ms, sizeof(waited_ms)) != sizeof(waited_ms))
+			_exit(5);
+		_exit(0);
+	}
+	usleep(400 * 1000);
+	EXPECT_EQ(0, tpm_get_random(fd, 8));
+	EXPECT_EQ(0, window_end(fd, NULL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(sizeof(waited_ms), read(p[0], &waited_ms, sizeof(waited_ms)));
+	EXPECT_LE(300, waited_ms);
+	close(fd);
+}
+
+/*
+ * Test 3: a window past its timeout ends, the owner gets ETIME, END
+ * reports the expiry, the waiting users proceed and no handle is left.
+ */
+TEST(expiry)
+{
+	struct tpmreserve_end res;
+	struct audit_session s;
+	struct load load;
+	uint32_t key;
+	uint64_t t_begin;
+	int fd, base, i;
+
+	base = handles_in_tpm();
+	ASSERT_LE(0, base);
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, load_start(&load, 2, 0));
+	usleep(50 * 1000);
+
+	ASSERT_EQ(0, window_begin(fd, 300));
+	t_begin = now_ns();
+	ASSERT_EQ(0, tpm_start_audit_session(fd, &s));
+	ASSERT_EQ(0, tpm_create_signing_primary(fd, TPM_RH_NULL, &key));
+	usleep(600 * 1000);
+	EXPECT_EQ(-ETIME, tpm_get_random(fd, 8));
+	EXPECT_EQ(-ETIME, window_end(fd, &res));
+	EXPECT_EQ(TPMRESERVE_END_EXPIRED, res.how);
+	EXPECT_EQ(2, res.flushed);
+	EXPECT_LE(300000, res.hold_us);
+	EXPECT_GT(1000000, res.hold_us);
+	EXPECT_EQ(-ENOTCONN, window_end(fd, &res));
+	usleep(100 * 1000);
+
+	ASSERT_EQ(0, load_stop_all(&load));
+	for (i = 0; i < load.n; i++) {
+		EXPECT_EQ(0, load.st[i].failed);
+		EXPECT_LT(t_begin + 300000000ull, load.st[i].last_ns);
+	}
+	EXPECT_EQ(base, handles_in_tpm());
+	close(fd);
+}
+
+/* Test 4: SIGKILL of the owner mid-window ends it and flushes its handles. */
+TEST(owner_killed)
+{
+	int base, p[2], status;
+	uint32_t key;
+	struct audit_session s;
+	char ready;
+	pid_t pid;
+
+	base = handles_in_tpm();
+	ASSERT_LE(0, base);
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = open(RESERVE, O_RDWR);
+
+		if (window_begin(fd, 10000) || tpm_start_audit_session(fd, &s) ||
+		    tpm_create_signing_primary(fd, TPM_RH_NULL, &key))
+			_exit(1);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ASSERT_EQ(1, read(p[0], &ready, 1));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(base, handles_in_tpm());
 }
 
 TEST_HARNESS_MAIN
