@@ -357,6 +357,106 @@ static void test_mutations(void)
 	trace_free(&t);
 }
 
+/* Encrypt @plain plus content type 22 over the fragment of @rec, at seq 0. */
+static void seal(const char *key, const char *iv, uint8_t *rec, const uint8_t *plain, size_t len)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	uint8_t inner[1024], type = 22;
+	int n;
+
+	memcpy(inner, plain, len);
+	inner[len] = type;
+	EVP_EncryptInit_ex2(ctx, EVP_aes_128_gcm(), V(key)->data, V(iv)->data, NULL);
+	EVP_EncryptUpdate(ctx, NULL, &n, rec, 5);
+	EVP_EncryptUpdate(ctx, rec + 5, &n, inner, (int)len + 1);
+	EVP_EncryptFinal_ex(ctx, rec + 5 + n, &n);
+	EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + len + 1);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+/*
+ * Change the server's flight with @change, recompute its Finished over the
+ * changed transcript and encrypt it again: only the check aimed at must fail.
+ */
+static void reseal_server_flight(struct trace *t, void (*change)(uint8_t *flight), int refinish)
+{
+	const struct tls13_suite *suite = tls13_suite_find(TW_TLS_AES_128_GCM_SHA256);
+	const struct vector *f = V("s_flight_plaintext");
+	uint8_t flight[657], h[32];
+	struct tls13_kdf kdf;
+	EVP_MD_CTX *md;
+	/* EE 40, Certificate 445, CertificateVerify 136, Finished 36 */
+	size_t fin = 40 + 445 + 136;
+
+	memcpy(flight, f->data, f->len);
+	change(flight);
+	if (refinish && !tls13_kdf_init(&kdf, suite)) {
+		md = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		EVP_DigestUpdate(md, V("client_hello")->data, V("client_hello")->len);
+		EVP_DigestUpdate(md, V("server_hello")->data, V("server_hello")->len);
+		EVP_DigestUpdate(md, flight, fin);
+		EVP_DigestFinal_ex(md, h, NULL);
+		tls13_finished_mac(&kdf, V("s_hs_traffic")->data, h, flight + fin + 4);
+		EVP_MD_CTX_free(md);
+		tls13_kdf_free(&kdf);
+	}
+	seal("s_hs_key", "s_hs_iv", t->stream[TW_TLS_SERVER].p + 95, flight, sizeof(flight));
+}
+
+static void flip_signature(uint8_t *flight)
+{
+	flight[40 + 445 + 8 + 10] ^= 0x01;
+}
+
+static void pkcs1_scheme(uint8_t *flight)
+{
+	flight[40 + 445 + 4] = 0x04;
+	flight[40 + 445 + 5] = 0x01;
+}
+
+static void flip_finished(uint8_t *flight)
+{
+	flight[40 + 445 + 136 + 4 + 5] ^= 0x20;
+}
+
+static void unknown_extension(uint8_t *flight)
+{
+	/* EncryptedExtensions: 08 000024 0022 | 000a 0014 ...: supported_groups -> 0x0f0a */
+	flight[6] = 0x0f;
+}
+
+static void test_resealed(void)
+{
+	uint8_t fin[36];
+	struct tw_tls_params p;
+	struct trace t;
+
+	trace_build(&t);
+	params_for(&p, &t);
+
+	reseal_server_flight(&t, flip_signature, 1);
+	expect_failure("signature bit flipped, Finished recomputed", &p,
+		       "CertificateVerify signature invalid");
+	reseal_server_flight(&t, pkcs1_scheme, 1);
+	expect_failure("CertificateVerify with rsa_pkcs1_sha256", &p,
+		       "which TLS 1.3 or the verifier does not allow");
+	reseal_server_flight(&t, flip_finished, 0);
+	expect_failure("server Finished changed", &p, "server Finished does not verify");
+	reseal_server_flight(&t, unknown_extension, 1);
+	expect_failure("EncryptedExtensions with an extension nobody offered", &p,
+		       "EncryptedExtensions carries extension 3850, which the client did not offer");
+
+	/* The original flight again; then a client Finished that is wrong. */
+	memcpy(t.stream[TW_TLS_SERVER].p, vec(&vs, "s_record", 0)->data, 95);
+	memcpy(t.stream[TW_TLS_SERVER].p + 95, vec(&vs, "s_record", 1)->data, 679);
+	memcpy(fin, V("client_finished")->data, 36);
+	fin[20] ^= 1;
+	seal("c_hs_key", "c_hs_iv", t.stream[TW_TLS_CLIENT].p + 201, fin, sizeof(fin));
+	expect_failure("client Finished changed", &p, "client Finished does not verify");
+	trace_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	FILE *f = open_test_file(argv[0], "rfc8448-1rtt.vec");
@@ -371,5 +471,6 @@ int main(int argc, char **argv)
 	test_shared_secret();
 	test_whole_trace();
 	test_mutations();
+	test_resealed();
 	return tap_done();
 }
