@@ -1,20 +1,60 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Choosing and opening the TPM transport.
+ * Choosing and opening the TPM transport: the reserved channel when the
+ * tpmreserve module is there, else the kernel's resource manager in
+ * fallback mode, else whatever tpm2-tss TCTI the caller names.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
+#include <linux/tpmreserve.h>
 #include "tcti_open.h"
+#include "../tcti/tpmreserve.h"
 
 #define TW_DEFAULT_FALLBACK "device:/dev/tpmrm0"
+
+/* Our own TCTI, linked in: "tpmreserve" or "tpmreserve:CONF". */
+static enum tw_code tw_tcti_open_reserved(struct tw_tcti *t, const char *conf,
+					  struct tw_status *st)
+{
+	char own[300];
+	size_t size = 0;
+	TSS2_RC rc;
+
+	/* The window decides when the module's window begins and ends. */
+	snprintf(own, sizeof(own), "%s,manual", conf && *conf ? conf : TW_TPMRESERVE_DEVICE);
+	Tss2_Tcti_Tpmreserve_Init(NULL, &size, NULL);
+	t->ctx = calloc(1, size);
+	if (!t->ctx)
+		return tw_status_set(st, TW_E_NOMEM, "tpmreserve TCTI: out of memory");
+	rc = Tss2_Tcti_Tpmreserve_Init(t->ctx, &size, own);
+	if (rc != TSS2_RC_SUCCESS) {
+		free(t->ctx);
+		t->ctx = NULL;
+		return tw_status_set(st, TW_E_TCTI, "cannot open the reserved channel \"%s\": %s",
+				     conf && *conf ? conf : TW_TPMRESERVE_DEVICE,
+				     rc == TSS2_TCTI_RC_BAD_VALUE ? "bad configuration"
+								  : "no such device");
+	}
+	t->reserved = 1;
+	return TW_OK;
+}
 
 enum tw_code tw_tcti_open(struct tw_tcti *t, const char *conf, struct tw_status *st)
 {
 	TSS2_RC rc;
 
 	memset(t, 0, sizeof(*t));
+	if (!conf && access(TW_TPMRESERVE_DEVICE, R_OK | W_OK) == 0)
+		return tw_tcti_open_reserved(t, NULL, st);
+	if (conf && !strcmp(conf, "tpmreserve"))
+		return tw_tcti_open_reserved(t, NULL, st);
+	if (conf && !strncmp(conf, "tpmreserve:", 11))
+		return tw_tcti_open_reserved(t, conf + 11, st);
 	if (!conf)
 		conf = TW_DEFAULT_FALLBACK;
 	rc = Tss2_TctiLdr_Initialize(conf, &t->ctx);
@@ -36,23 +76,53 @@ void tw_tcti_close(struct tw_tcti *t)
 {
 	if (!t->ctx || t->borrowed)
 		return;
-	if (t->from_loader)
+	if (t->from_loader) {
 		Tss2_TctiLdr_Finalize(&t->ctx);
+	} else {
+		Tss2_Tcti_Finalize(t->ctx);
+		free(t->ctx);
+	}
 	t->ctx = NULL;
 }
 
 enum tw_code tw_tcti_window_begin(struct tw_tcti *t, unsigned int timeout_ms,
 				  struct tw_status *st)
 {
+	TSS2_RC rc;
+
+	if (!t->reserved)
+		return TW_OK;
+	rc = tw_tpmreserve_begin(t->ctx, timeout_ms, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		return tw_status_set(st, TW_E_WINDOW, "cannot begin the reserved window: %s",
+				     strerror(tw_tpmreserve_errno(t->ctx)));
 	return TW_OK;
 }
 
 enum tw_code tw_tcti_window_end(struct tw_tcti *t, struct tw_status *st)
 {
+	TSS2_RC rc;
+	uint32_t how = 0;
+
+	if (!t->reserved)
+		return TW_OK;
+	rc = tw_tpmreserve_end(t->ctx, &how);
+	if (rc == TSS2_TCTI_RC_BAD_SEQUENCE)
+		return TW_OK;	/* no window open: an earlier failure ended it */
+	if (rc != TSS2_RC_SUCCESS)
+		return tw_status_set(st, TW_E_WINDOW, "cannot end the reserved window: %s",
+				     strerror(tw_tpmreserve_errno(t->ctx)));
+	if (how == TPMRESERVE_END_EXPIRED)
+		return tw_status_set(st, TW_E_WINDOW, "the reserved window expired");
+	if (how == TPMRESERVE_END_CHIP_ERROR)
+		return tw_status_set(st, TW_E_WINDOW, "the TPM failed during the reserved window");
 	return TW_OK;
 }
 
-enum tw_code tw_status_tcti(struct tw_status *st, TSS2_RC rc, const char *what, int reserved)
+enum tw_code tw_status_tcti(struct tw_status *st, TSS2_RC rc, const char *what,
+			    struct tw_tcti *t)
 {
+	if (t->reserved && tw_tpmreserve_errno(t->ctx) == ETIME)
+		return tw_status_set(st, TW_E_WINDOW, "%s: the reserved window expired", what);
 	return tw_status_set(st, TW_E_TCTI, "%s: TPM transport: %s", what, Tss2_RC_Decode(rc));
 }

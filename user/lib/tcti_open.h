@@ -26,6 +26,7 @@ enum tw_code tw_tcti_window_begin(struct tw_tcti *t, unsigned int timeout_ms,
 				  struct tw_status *st);
 enum tw_code tw_tcti_window_end(struct tw_tcti *t, struct tw_status *st);
 /* A TCTI failure as a status; on the reserved channel an expired window is TW_E_WINDOW. */
-enum tw_code tw_status_tcti(struct tw_status *st, TSS2_RC rc, const char *what, int reserved);
+enum tw_code tw_status_tcti(struct tw_status *st, TSS2_RC rc, const char *what,
+			    struct tw_tcti *t);
 
 #endif

@@ -220,7 +220,7 @@ static enum tw_code tw_call_once(struct tw_window *w, const struct tw_call *c,
 	if (rc != TSS2_RC_SUCCESS) {
 		if (tw_recorder_error(w->rec, st) != TW_OK)
 			return st ? st->code : TW_E_NOMEM;
-		return tw_status_tcti(st, rc, c->what, w->tcti.reserved);
+		return tw_status_tcti(st, rc, c->what, &w->tcti);
 	}
 
 	code = tw_rsp_parse(w->rsp, rlen, &cv, rv, st);

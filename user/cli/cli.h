@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The tlswitness command: one file per subcommand, each adding one line
+ * to the table in main.c.  A subcommand gets argv with its own name in
+ * argv[0], prints at most one line per failure to stderr (tw_cli_fail)
+ * and returns one of the exit codes below.
+ */
+#ifndef TW_CLI_H
+#define TW_CLI_H
+
+#include <tlswitness/status.h>
+
+/* Exit codes of every subcommand (Documentation/cli.rst). */
+enum tw_exit {
+	TW_EXIT_OK = 0,		/* done; for verify: the proof verified */
+	TW_EXIT_FAIL = 1,	/* ran and failed: TPM, TLS, I/O, or verification rejected */
+	TW_EXIT_USAGE = 2,	/* bad command line */
+};
+
+struct tw_subcommand {
+	const char *name;
+	const char *args;	/* one-line synopsis of the arguments */
+	const char *summary;	/* one line, for `tlswitness help` */
+	int (*run)(int argc, char **argv);
+};
+
+/* tw_cli_fail - print "tlswitness NAME: MESSAGE" and return the exit code for @st. */
+int tw_cli_fail(const char *name, const struct tw_status *st);
+/* tw_cli_usage - print the subcommand's synopsis to stderr; returns TW_EXIT_USAGE. */
+int tw_cli_usage(const char *name);
+/* tw_cli_tcti - @opt from --tcti if given, else $TW_TCTI, else NULL (the default). */
+const char *tw_cli_tcti(const char *opt);
+
+int tw_cli_ak(int argc, char **argv);
+
+#endif
