@@ -17,7 +17,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	:= -Wall -Wextra -Werror -Wno-unused-parameter -Wformat=2 -Wshadow \
 	   -Wstrict-prototypes -Wmissing-prototypes
-PKGS	:= tss2-sys tss2-mu tss2-rc tss2-tctildr libssl libcrypto json-c
+PKGS	:= tss2-esys tss2-sys tss2-mu tss2-rc tss2-tctildr libssl libcrypto json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) -fPIC -Iuser/include -Ikmod/include/uapi \

@@ -213,7 +213,7 @@ enum tw_code tw_ak_qualified_name(const uint8_t *pub, size_t len, uint32_t hiera
 		return code;
 	tw_put32(h, hierarchy);
 	md = EVP_MD_CTX_new();
-	good = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, h, 4) &&
+	good = md && EVP_DigestInit_ex(md, tw_sha256(), NULL) && EVP_DigestUpdate(md, h, 4) &&
 	       EVP_DigestUpdate(md, name, sizeof(name)) && EVP_DigestFinal_ex(md, qn + 2, &dlen);
 	EVP_MD_CTX_free(md);
 	if (!good)

@@ -318,7 +318,7 @@ static enum tw_code tw_primary_creation(struct tw_replay_state *s, uint32_t hier
 	    Tss2_MU_UINT16_Unmarshal(p, len, off, &tag) ||
 	    Tss2_MU_UINT32_Unmarshal(p, len, off, &h) || tw_2b(p, len, off, &ticket, &ticket_n))
 		return tw_reject(s, "malformed creation data");
-	if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) ||
+	if (!EVP_DigestInit_ex(s->md, tw_sha256(), NULL) ||
 	    !EVP_DigestUpdate(s->md, data, data_n) || !EVP_DigestFinal_ex(s->md, digest, &dlen))
 		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
 	if (hash_n != 32 || memcmp(hash, digest, 32))
@@ -565,7 +565,7 @@ static enum tw_code tw_attest_command(struct tw_replay_state *s, const struct tw
 	tw_put32(h, TPM2_RH_ENDORSEMENT);
 	qn[0] = 0x00;
 	qn[1] = TPM2_ALG_SHA256;
-	if (!EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) || !EVP_DigestUpdate(s->md, h, 4) ||
+	if (!EVP_DigestInit_ex(s->md, tw_sha256(), NULL) || !EVP_DigestUpdate(s->md, h, 4) ||
 	    !EVP_DigestUpdate(s->md, ak->name.buf, ak->name.len) ||
 	    !EVP_DigestFinal_ex(s->md, qn + 2, &dlen))
 		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");

@@ -95,6 +95,8 @@ int tw_rp_hash(EVP_MD_CTX *md, uint32_t rc, uint32_t cc, const uint8_t *params, 
 /* Part 1 section 19.6.4 (session audit): digest = H(digest || cpHash || rpHash). */
 int tw_audit_extend(EVP_MD_CTX *md, uint8_t digest[32], const uint8_t cp[32],
 		    const uint8_t rp[32]);
+/* SHA-256 for EVP_DigestInit_ex, fetched once per process. */
+const EVP_MD *tw_sha256(void);
 /* HMAC-SHA-256 over up to four pieces (NULL pieces skipped), key at most 64 bytes. */
 int tw_hmac(EVP_MD_CTX *md, const uint8_t *key, size_t key_len, const uint8_t *p1, size_t l1,
 	    const uint8_t *p2, size_t l2, const uint8_t *p3, size_t l3, const uint8_t *p4,
