@@ -94,7 +94,7 @@ static int live_cert_make(struct live_cert *c, const char *kind, const char *cn,
 	return ok;
 }
 
-static void live_cert_free(struct live_cert *c)
+static __attribute__((unused)) void live_cert_free(struct live_cert *c)
 {
 	EVP_PKEY_free(c->key);
 	X509_free(c->cert);

@@ -14,7 +14,7 @@
 
 static int tap_n, tap_failed;
 
-static __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3), unused)) int tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -119,7 +121,8 @@ struct verifier {
 	int cert_request;
 	uint8_t cr_context[255];
 	size_t cr_context_len;
-	X509 *leaf;
+	X509 *leaf;			/* chain[0] */
+	STACK_OF(X509) *chain;		/* the server's certificates, parsed once */
 	size_t msg_cap;
 };
 
@@ -894,18 +897,20 @@ static enum tw_code check_second_hello(struct verifier *v, const struct server_h
 }
 
 /* Size of an ECDHE share and of Z for @group (4.2.8.1, 4.2.8.2, 7.4.2). */
-static int group_sizes(uint16_t group, size_t *share_len, size_t *z_len, const char **ec_name)
+static int group_sizes(uint16_t group, size_t *share_len, size_t *z_len, const char **ec_name,
+		       int *nid)
 {
 	*ec_name = NULL;
+	*nid = NID_undef;
 	switch (group) {
 	case TW_TLS_GROUP_SECP256R1:
-		*share_len = 65, *z_len = 32, *ec_name = "P-256";
+		*share_len = 65, *z_len = 32, *ec_name = "P-256", *nid = NID_X9_62_prime256v1;
 		return 0;
 	case TW_TLS_GROUP_SECP384R1:
-		*share_len = 97, *z_len = 48, *ec_name = "P-384";
+		*share_len = 97, *z_len = 48, *ec_name = "P-384", *nid = NID_secp384r1;
 		return 0;
 	case TW_TLS_GROUP_SECP521R1:
-		*share_len = 133, *z_len = 66, *ec_name = "P-521";
+		*share_len = 133, *z_len = 66, *ec_name = "P-521", *nid = NID_secp521r1;
 		return 0;
 	case TW_TLS_GROUP_X25519:
 		*share_len = 32, *z_len = 32;
@@ -917,31 +922,18 @@ static int group_sizes(uint16_t group, size_t *share_len, size_t *z_len, const c
 	return -1;
 }
 
-/* 4.2.8.2: an uncompressed point that lies on the curve. */
-static int ec_point_valid(const char *curve, const uint8_t *point, size_t len)
+/* 4.2.8.2: an uncompressed point that lies on the curve (cofactor 1: enough). */
+static int ec_point_valid(const EC_GROUP *group, const uint8_t *point, size_t len)
 {
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-	EVP_PKEY *pkey = NULL;
-	int ok = 0;
+	EC_POINT *pt;
+	int ok;
 
 	if (len == 0 || point[0] != 0x04)
 		return 0;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve,
-						     0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point,
-						      len);
-	params[2] = OSSL_PARAM_construct_end();
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	ok = chk && EVP_PKEY_public_check(chk) == 1;
-out:
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
+	pt = EC_POINT_new(group);
+	ok = pt && EC_POINT_oct2point(group, pt, point, len, NULL) == 1 &&
+	     !EC_POINT_is_at_infinity(group, pt);
+	EC_POINT_free(pt);
 	return ok;
 }
 
@@ -953,6 +945,7 @@ static enum tw_code check_key_shares(struct verifier *v, const struct server_hel
 	struct tls13_reader ke;
 	size_t share_len, z_len;
 	const char *curve;
+	int nid;
 
 	if (!find_share(o, sh->group, &ke))
 		return fail(v, "ServerHello key share group 0x%04x matches no ClientHello share",
@@ -963,7 +956,7 @@ static enum tw_code check_key_shares(struct verifier *v, const struct server_hel
 	if (v->p->require_group && sh->group != v->p->require_group)
 		return fail(v, "key exchange group is 0x%04x, not the required 0x%04x", sh->group,
 			    v->p->require_group);
-	if (group_sizes(sh->group, &share_len, &z_len, &curve))
+	if (group_sizes(sh->group, &share_len, &z_len, &curve, &nid))
 		return fail(v, "key exchange group 0x%04x is not supported by the verifier",
 			    sh->group);
 	if (ke.len != share_len)
@@ -971,10 +964,20 @@ static enum tw_code check_key_shares(struct verifier *v, const struct server_hel
 	if (sh->share.len != share_len)
 		return fail(v, "ServerHello key share has %zu bytes, not %zu", sh->share.len,
 			    share_len);
-	if (curve && !ec_point_valid(curve, ke.p, ke.len))
-		return fail(v, "ClientHello key share is not a valid %s point", curve);
-	if (curve && !ec_point_valid(curve, sh->share.p, sh->share.len))
-		return fail(v, "ServerHello key share is not a valid %s point", curve);
+	if (curve) {
+		EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(NULL, NULL, nid);
+		int client_ok, server_ok;
+
+		if (!g)
+			return crypto_fail(v, "curve of the key exchange group");
+		client_ok = ec_point_valid(g, ke.p, ke.len);
+		server_ok = ec_point_valid(g, sh->share.p, sh->share.len);
+		EC_GROUP_free(g);
+		if (!client_ok)
+			return fail(v, "ClientHello key share is not a valid %s point", curve);
+		if (!server_ok)
+			return fail(v, "ServerHello key share is not a valid %s point", curve);
+	}
 	if (v->p->z_len != z_len)
 		return fail(v, "shared secret has %zu bytes; group 0x%04x needs %zu", v->p->z_len,
 			    sh->group, z_len);
@@ -1200,10 +1203,14 @@ static enum tw_code parse_certificate(struct verifier *v, const struct offer *o,
 			return fail(v, "server certificate %zu is not one DER X.509 certificate",
 				    n);
 		}
+		if (!v->chain)
+			v->chain = sk_X509_new_null();
+		if (!v->chain || !sk_X509_push(v->chain, x)) {
+			X509_free(x);
+			return nomem(v, "certificate list");
+		}
 		if (n == 0)
 			v->leaf = x;
-		else
-			X509_free(x);
 
 		certs = realloc(s->certs, (n + 1) * sizeof(*certs));
 		if (!certs)
@@ -1227,24 +1234,19 @@ static enum tw_code check_server_identity(struct verifier *v)
 	X509_STORE_CTX *ctx = NULL;
 	unsigned char ip[16];
 	enum tw_code rc = TW_OK;
-	const uint8_t *der;
 	size_t i;
 	int err, ok;
 
 	if (!(p->flags & TW_TLS_SKIP_CHAIN)) {
+		/* The certificates after the leaf, borrowed from v->chain. */
 		untrusted = sk_X509_new_null();
 		ctx = X509_STORE_CTX_new();
 		if (!untrusted || !ctx) {
 			rc = nomem(v, "certificate chain");
 			goto out;
 		}
-		for (i = 1; i < v->s->ncerts; i++) {
-			X509 *x;
-
-			der = v->s->certs[i].der;
-			x = d2i_X509(NULL, &der, (long)v->s->certs[i].len);
-			if (!x || !sk_X509_push(untrusted, x)) {
-				X509_free(x);
+		for (i = 1; i < (size_t)sk_X509_num(v->chain); i++) {
+			if (!sk_X509_push(untrusted, sk_X509_value(v->chain, (int)i))) {
 				rc = nomem(v, "certificate chain");
 				goto out;
 			}
@@ -1279,7 +1281,7 @@ static enum tw_code check_server_identity(struct verifier *v)
 	}
 out:
 	X509_STORE_CTX_free(ctx);
-	sk_X509_pop_free(untrusted, X509_free);
+	sk_X509_free(untrusted);
 	return rc;
 }
 
@@ -1829,7 +1831,7 @@ static void teardown(struct verifier *v)
 		tls13_kdf_free(&v->kdf);
 	EVP_MD_CTX_free(v->transcript);
 	EVP_MD_CTX_free(v->scratch);
-	X509_free(v->leaf);
+	sk_X509_pop_free(v->chain, X509_free);
 }
 
 static enum tw_code check_params(const struct tw_tls_params *p, struct tw_status *st)
@@ -1947,7 +1949,7 @@ enum tw_code tls13_fuzz_message(unsigned int type, const uint8_t *body, size_t l
 		break;
 	}
 	free(v->offer[1].body);
-	X509_free(v->leaf);
+	sk_X509_pop_free(v->chain, X509_free);
 	tw_tls13_session_free(v->s);
 	free(v);
 	return rc;
