@@ -64,7 +64,7 @@ static inline void load_child(int out, int hwrng)
 	int fd;
 
 	sigaction(SIGTERM, &sa, NULL);
-	fd = open(hwrng ? "/dev/hwrng" : "/dev/tpmrm0", O_RDWR);
+	fd = open(hwrng ? "/dev/hwrng" : "/dev/tpmrm0", hwrng ? O_RDONLY : O_RDWR);
 	if (fd < 0)
 		st.failed = 1;
 	while (fd >= 0 && !load_stop) {

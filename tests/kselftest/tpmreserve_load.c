@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * tpmreserve under load: an exclusive audit session survives a window
+ * while other processes hammer /dev/tpmrm0 and /dev/hwrng, does not
+ * survive without one, and 500 windows in a row leak nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include "kselftest_harness.h"
+#include "load_helpers.h"
+
+#define RESERVE	"/dev/tpmreserve0"
+#define SOAK_WINDOWS	500
+
+#define ATTR_RESET	(TPMA_SESSION_AUDIT | TPMA_SESSION_RESET | TPMA_SESSION_CONTINUE)
+#define ATTR_EXCLUSIVE	(TPMA_SESSION_AUDIT | TPMA_SESSION_EXCLUSIVE | TPMA_SESSION_CONTINUE)
+
+/*
+ * The audited sequence on @fd: a signing key, an audit session, auditReset
+ * on GetRandom, @n more GetRandom with auditExclusive (@gap_us apart),
+ * and, if @sign, the signed session audit digest.  Returns the first
+ * non-zero TPM rc or -errno; *exclusive gets the attest's byte.
+ */
+static int64_t audited_sequence(int fd, int n, int gap_us, int sign, int *exclusive)
+{
+	struct audit_session s = { 0 };
+	uint32_t key = 0;
+	int64_t rc;
+	int i;
+
+	*exclusive = -1;
+	if (sign) {
+		rc = tpm_create_signing_primary(fd, TPM_RH_NULL, &key);
+		if (rc)
+			return rc;
+	}
+	rc = tpm_start_audit_session(fd, &s);
+	if (rc)
+		goto out_flush_key;
+	rc = tpm_audited_get_random(fd, &s, ATTR_RESET);
+	for (i = 0; i < n && !rc; i++) {
+		if (gap_us)
+			usleep(gap_us);
+		rc = tpm_audited_get_random(fd, &s, ATTR_EXCLUSIVE);
+	}
+	if (!rc && sign)
+		rc = tpm_session_audit_digest(fd, &s, key, exclusive);
+	tpm_flush(fd, s.handle);
+out_flush_key:
+	if (key)
+		tpm_flush(fd, key);
+	return rc;
+}
+
+static int handles_in_tpm(void)
+{
+	int fd = open(RESERVE, O_RDWR), n = -1;
+
+	if (fd < 0)
+		return -1;
+	if (window_begin(fd, 2000) == 0) {
+		n = tpm_count_handles(fd);
+		window_end(fd, NULL);
+	}
+	close(fd);
+	return n;
+}
+
+/* Test 1: exclusivity under load inside a window. */
+TEST(exclusive_under_load)
+{
+	struct tpmreserve_end res;
+	struct load load;
+	uint64_t t_end;
+	int fd, exclusive, i;
+
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, load_start(&load, 4, 1));
+	usleep(100 * 1000);
+
+	ASSERT_EQ(0, window_begin(fd, 5000));
+	EXPECT_EQ(0, audited_sequence(fd, 5, 2000, 1, &exclusive));
+	EXPECT_EQ(1, exclusive) TH_LOG("the signed attest says the session was not exclusive");
+	t_end = now_ns();
+	ASSERT_EQ(0, window_end(fd, &res));
+	EXPECT_EQ(TPMRESERVE_END_BY_OWNER, res.how);
+	close(fd);
+
+	usleep(200 * 1000);
+	ASSERT_EQ(0, load_stop_all(&load));
+	for (i = 0; i < load.n; i++) {
+		EXPECT_EQ(0, load.st[i].failed);
+		EXPECT_LT(t_end, load.st[i].last_ns) TH_LOG("load process %d stalled", i);
+	}
+}
+
+/* Test 2: the same sequence over /dev/tpmrm0 under the same load breaks. */
+TEST(control_without_window)
+{
+	struct load load;
+	int fd, exclusive, tries, broken = 0;
+	int64_t rc;
+
+	fd = open("/dev/tpmrm0", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, load_start(&load, 4, 1));
+	usleep(100 * 1000);
+
+	for (tries = 0; tries < 20 && !broken; tries++) {
+		rc = audited_sequence(fd, 5, 2000, 1, &exclusive);
+		if (rc == TPM_RC_EXCLUSIVE || (rc == 0 && exclusive == 0))
+			broken = 1;
+		else
+			EXPECT_EQ(0, rc);
+	}
+	ASSERT_EQ(0, load_stop_all(&load));
+	EXPECT_EQ(1, broken) TH_LOG("20 tries kept exclusivity without a window");
+	TH_LOG("exclusivity broken after %d tries", tries);
+	close(fd);
+}
+
+FIXTURE(soak) {
+	int unused;
+};
+
+FIXTURE_SETUP(soak)
+{
+}
+
+FIXTURE_TEARDOWN(soak)
+{
+}
+
+/* Test 8: 500 windows back to back under load: all exclusive, nothing leaks. */
+TEST_F_TIMEOUT(soak, windows, 600)
+{
+	struct tpmreserve_end res;
+	struct load load;
+	int fd, base, exclusive, i, failed = 0;
+	int64_t rc;
+
+	base = handles_in_tpm();
+	ASSERT_LE(0, base);
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, load_start(&load, 4, 1));
+
+	for (i = 0; i < SOAK_WINDOWS; i++) {
+		if (window_begin(fd, 5000)) {
+			failed++;
+			continue;
+		}
+		/* Every 50th window also has its digest signed. */
+		rc = audited_sequence(fd, 2, 0, i % 50 == 0, &exclusive);
+		if (rc || (i % 50 == 0 && exclusive != 1)) {
+			TH_LOG("window %d: rc 0x%llx exclusive %d", i, (long long)rc, exclusive);
+			failed++;
+		}
+		if (window_end(fd, &res) || res.flushed)
+			failed++;
+	}
+	close(fd);
+	ASSERT_EQ(0, load_stop_all(&load));
+	EXPECT_EQ(0, failed);
+	for (i = 0; i < load.n; i++)
+		EXPECT_EQ(0, load.st[i].failed);
+	EXPECT_EQ(base, handles_in_tpm());
+}
+
+TEST_HARNESS_MAIN
