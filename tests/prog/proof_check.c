@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * proof_check PROOF [--hrr] [--committed N] [--retries-min N] [--channel NAME]
+ *                   [--nonce HEX]
  *
  * The prover tests' independent look at a proof file: it parses it with the
  * strict reader, replays the audit log, and checks what the prover claims:
@@ -78,7 +79,8 @@ static struct cursor vec(struct cursor *c, size_t lenlen)
 /*
  * The key_share extension's body in a ClientHello (client = 1) or
  * ServerHello (RFC 8446 sections 4.1.2, 4.1.3, 4.2.8); *hrr set for a
- * HelloRetryRequest.
+ * HelloRetryRequest, which has no key_share when it asks for a cookie only
+ * (ks then stays empty).
  */
 static int key_share(const uint8_t *msg, size_t len, int client, struct cursor *ks, int *hrr)
 {
@@ -110,7 +112,9 @@ static int key_share(const uint8_t *msg, size_t len, int client, struct cursor *
 			return 0;
 		}
 	}
-	return -1;
+	ks->p = NULL;
+	ks->left = 0;
+	return exts.bad || !*hrr ? -1 : 0;
 }
 
 /* The plaintext handshake records of one direction, before any encrypted one. */
@@ -126,8 +130,10 @@ static int check_hellos(const struct tw_proof *p, const uint8_t key[65], const u
 
 		if (r->data[0] != 22)
 			continue;
-		if (key_share(r->data + 5, r->len - 5, r->dir == TW_DIR_CLIENT, &ks, &hrr))
+		if (key_share(r->data + 5, r->len - 5, r->dir == TW_DIR_CLIENT, &ks, &hrr)) {
+			fprintf(stderr, "proof_check: record %zu: ", i);
 			return failed("a plaintext handshake record is not one Client/ServerHello");
+		}
 		if (r->dir == TW_DIR_CLIENT) {
 			const uint8_t *body = ks.p;	/* len(2) group(2) len(2) point */
 			struct cursor shares = vec(&ks, 2);
@@ -139,8 +145,8 @@ static int check_hellos(const struct tw_proof *p, const uint8_t key[65], const u
 				return failed("ClientHello key share is not the TPM key's point");
 			client_hellos++;
 		} else if (hrr) {
-			if (num(&ks, 2) != 23 || ks.left)
-				return failed("HelloRetryRequest does not ask for P-256");
+			if (ks.p && (num(&ks, 2) != 23 || ks.left))
+				return failed("HelloRetryRequest asks for another group than P-256");
 			hrrs++;
 		} else {
 			struct cursor pt;
@@ -191,7 +197,7 @@ int main(int argc, char **argv)
 {
 	struct tw_audit_replay *rp = calloc(1, sizeof(*rp));
 	long committed = -1, retries_min = 0;
-	const char *channel = NULL;
+	const char *channel = NULL, *nonce = NULL;
 	struct tw_status st = { 0 };
 	struct tw_proof p;
 	uint8_t digest[32];
@@ -209,6 +215,8 @@ int main(int argc, char **argv)
 			retries_min = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--channel") && i + 1 < argc)
 			channel = argv[++i];
+		else if (!strcmp(argv[i], "--nonce") && i + 1 < argc)
+			nonce = argv[++i];
 		else
 			return failed("unknown option");
 	}
@@ -230,6 +238,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "proof_check: commit covers %llu server bytes, expected %ld\n",
 			(unsigned long long)p.commits[0].server_bytes, committed);
 		return 1;
+	}
+	if (nonce) {
+		char hex[2 * TW_PROOF_MAX_NONCE + 1] = "";
+
+		for (size_t i = 0; i < p.nonce_len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", p.nonce[i]);
+		if (strcmp(hex, nonce))
+			return failed("the proof's nonce is not the one given");
 	}
 	if (p.retries < retries_min)
 		return failed("fewer retries than expected");

@@ -32,5 +32,6 @@ int tw_cli_usage(const char *name);
 const char *tw_cli_tcti(const char *opt);
 
 int tw_cli_ak(int argc, char **argv);
+int tw_cli_prove(int argc, char **argv);
 
 #endif

@@ -14,6 +14,9 @@ static const struct tw_subcommand tw_subcommands[] = {
 	{ "ak", "[--tcti CONF] -o FILE",
 	  "write the attestation key's public key (FILE: PEM, FILE.pub: TPM2B_PUBLIC)",
 	  tw_cli_ak },
+	{ "prove", "URL [-o FILE] [--tcti CONF] [--nonce HEX] [--ca-file F] [-H 'N: v']... [--data F]",
+	  "fetch URL over TLS 1.3 with the key share in the TPM; body to stdout, proof to FILE",
+	  tw_cli_prove },
 };
 
 #define TW_NSUB (sizeof(tw_subcommands) / sizeof(tw_subcommands[0]))

@@ -91,6 +91,13 @@ static enum tw_code fail(struct attempt *a, enum tw_prove_stage stage, struct tw
 	return code;
 }
 
+/* @code's message is already in @st: note only where the attempt stopped. */
+static enum tw_code stop(struct attempt *a, enum tw_prove_stage stage, enum tw_code code)
+{
+	a->res->stage = stage;
+	return code;
+}
+
 static uint32_t command_code(const struct tw_audit_entry *e)
 {
 	return e->cmd_len >= 10 ? (uint32_t)e->cmd[6] << 24 | e->cmd[7] << 16 | e->cmd[8] << 8 |
@@ -399,7 +406,7 @@ static enum tw_code exchange(struct attempt *a, SSL *ssl, const uint8_t *req, si
 
 			if (err == SSL_ERROR_ZERO_RETURN) {
 				rc = tw_http_eof(resp, st);
-				return rc ? fail(a, TW_STAGE_HTTP, st, rc, "%s", st->msg) : TW_OK;
+				return rc ? stop(a, TW_STAGE_HTTP, rc) : TW_OK;
 			}
 			if (a->tr.err == ETIMEDOUT)
 				return fail(a, TW_STAGE_HTTP, st, TW_E_IO,
@@ -412,7 +419,7 @@ static enum tw_code exchange(struct attempt *a, SSL *ssl, const uint8_t *req, si
 		}
 		rc = tw_http_feed(resp, buf, n, st);
 		if (rc)
-			return fail(a, TW_STAGE_HTTP, st, rc, "%s", st->msg);
+			return stop(a, TW_STAGE_HTTP, rc);
 	}
 	return TW_OK;
 }
@@ -453,7 +460,7 @@ static enum tw_code copy_tpm(struct attempt *a, struct tw_proof *p, struct tw_st
 						      e->rsp_len, st);
 
 		if (rc)
-			return fail(a, TW_STAGE_PROOF, st, rc, "%s", st->msg);
+			return stop(a, TW_STAGE_PROOF, rc);
 	}
 	if (tw_window_attestation(a->w, &att, &att_len, &sig, &sig_len) ||
 	    tw_window_ak_public(a->w, &ak, &ak_len))
@@ -495,7 +502,7 @@ static enum tw_code self_check(struct attempt *a, const struct tw_proof *p,
 	rc = tw_audit_replay(&p->log, rp, st);
 	if (rc) {
 		free(rp);
-		return fail(a, TW_STAGE_PROOF, st, rc, "self-check: %s", st->msg);
+		return stop(a, TW_STAGE_PROOF, rc);
 	}
 	if (Tss2_MU_TPMS_ATTEST_Unmarshal(p->attest, p->attest_len, &off, &info) ||
 	    off != p->attest_len) {
@@ -550,7 +557,7 @@ static enum tw_code build_proof(struct attempt *a, SSL *ssl, struct tw_status *s
 	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, qd);
 	rc = tw_window_attest(a->w, qd, sizeof(qd), st);
 	if (rc)
-		return fail(a, TW_STAGE_TPM, st, rc, "%s", st->msg);
+		return stop(a, TW_STAGE_TPM, rc);
 	p->channel = tw_window_reserved(a->w) ? TW_CHANNEL_RESERVED : TW_CHANNEL_FALLBACK;
 	memcpy(a->qualifying, qd, sizeof(qd));
 	return copy_tpm(a, p, st);
