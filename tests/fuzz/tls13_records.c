@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tw_tls_params p = { .flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST };
+	struct tw_tls_params p = {.flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST};
 	struct tw_tls_session *s = NULL;
 	struct tw_status st;
 	size_t z_len, client_len;

@@ -68,10 +68,11 @@ static int baseline_prepare(struct baseline *b, const struct tw_tls_session *s,
 			if (r->protection == TW_TLS_PLAINTEXT)
 				continue;
 			if (r->protection == TW_TLS_HANDSHAKE_KEYS)
-				secret = d ? k->server_handshake_traffic : k->client_handshake_traffic;
+				secret = d ? k->server_handshake_traffic
+					   : k->client_handshake_traffic;
 			else
-				secret = d ? k->server_application_traffic_0 :
-					     k->client_application_traffic_0;
+				secret = d ? k->server_application_traffic_0
+					   : k->client_application_traffic_0;
 			epoch = (int)d * 2 + (r->protection == TW_TLS_APPLICATION_KEYS);
 			tls13_expand_label(&kdf, secret, "key", NULL, 0, b->key[b->n],
 					   suite->key_len);
@@ -118,10 +119,10 @@ static int baseline_run(const struct baseline *b, EVP_CIPHER_CTX *ctx, uint8_t *
 static int measure(size_t size, int rounds, const struct live_cert *leaf, X509_STORE *store,
 		   double *mv, double *mb, size_t *nrec)
 {
-	struct live_opts o = { .suites = "TLS_AES_128_GCM_SHA256", .sni = "server.test" };
-	struct tw_tls_params p = { 0 };
+	struct live_opts o = {.suites = "TLS_AES_128_GCM_SHA256", .sni = "server.test"};
+	struct tw_tls_params p = {0};
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	uint8_t *out = malloc(1 << 15);
 	double *tv, *tb, t0;
@@ -196,13 +197,14 @@ int main(int argc, char **argv)
 		return 1;
 	printf("tls13_bench: %zu-byte response, %zu protected records, %d rounds\n", size, n,
 	       rounds);
-	printf("tls13_bench: verify median %.3f ms, AEAD-only decryption median %.3f ms\n", mv,
-	       mb);
+	printf("tls13_bench: verify median %.3f ms, AEAD-only decryption median %.3f ms\n", mv, mb);
 	printf("tls13_bench: 16-byte response: verify %.3f ms (certificates, signatures, key "
-	       "schedule), AEAD-only %.3f ms\n", mv0, mb0);
+	       "schedule), AEAD-only %.3f ms\n",
+	       mv0, mb0);
 	printf("RATIO tls13-verify-%zuB %.2f 1.5 tw_tls13_verify vs EVP AEAD decryption alone\n",
 	       size, mv / mb);
 	printf("RATIO tls13-verify-per-byte %.2f 1.5 the same without the fixed cost of a 16-byte "
-	       "session\n", (mv - mv0) / (mb - mb0));
+	       "session\n",
+	       (mv - mv0) / (mb - mb0));
 	return 0;
 }

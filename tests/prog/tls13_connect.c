@@ -37,7 +37,7 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 
 struct conn {
 	int fd;
-	BIO *in, *out;		/* what the SSL reads, what it writes */
+	BIO *in, *out; /* what the SSL reads, what it writes */
 	struct bytes sent, received;
 	int eof;
 };
@@ -117,11 +117,11 @@ static int op_read(SSL *ssl, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
-	struct tw_tls_params p = { 0 };
-	struct conn c = { 0 };
+	struct tw_status st = {0};
+	struct tw_tls_params p = {0};
+	struct conn c = {0};
 	EVP_PKEY *peer = NULL;
 	EVP_PKEY_CTX *dctx;
 	X509_STORE *store;
@@ -161,8 +161,10 @@ int main(int argc, char **argv)
 	     drive(&c, ssl, op_write, "GET / HTTP/1.0\r\n\r\n") > 0;
 	while (ok && !c.eof && drive(&c, ssl, op_read, NULL) > 0)
 		;
-	if (!tap_ok(ok && response.len > 0, "%s: OpenSSL client talked to openssl s_server "
-		    "(%zu bytes sent, %zu received)", label, c.sent.len, c.received.len)) {
+	if (!tap_ok(ok && response.len > 0,
+		    "%s: OpenSSL client talked to openssl s_server "
+		    "(%zu bytes sent, %zu received)",
+		    label, c.sent.len, c.received.len)) {
 		ERR_print_errors_fp(stdout);
 		return tap_done();
 	}
@@ -186,8 +188,8 @@ int main(int argc, char **argv)
 	if (tap_ok(tw_tls13_verify(&p, &s, &st) == TW_OK, "%s: the recording verifies (%s)", label,
 		   st.msg)) {
 		tap_ok(s->dir[TW_TLS_SERVER].app_len == response.len &&
-		       !memcmp(s->dir[TW_TLS_SERVER].app_data, response.p, response.len) &&
-		       response.len > 12 && !memcmp(response.p, "HTTP/1.0 200", 12),
+			       !memcmp(s->dir[TW_TLS_SERVER].app_data, response.p, response.len) &&
+			       response.len > 12 && !memcmp(response.p, "HTTP/1.0 200", 12),
 		       "%s: decrypted response equals what the client read (%zu bytes)", label,
 		       response.len);
 		tap_ok(!strcmp(tw_tls_cipher_suite_name(s->cipher_suite), argv[4]),

@@ -102,30 +102,30 @@ static __attribute__((unused)) void live_cert_free(struct live_cert *c)
 }
 
 struct live_opts {
-	const char *suites;		/* TLS 1.3 cipher suites, "" for OpenSSL's default */
-	const char *client_groups;	/* NULL for "P-256", what the product uses */
+	const char *suites;	   /* TLS 1.3 cipher suites, "" for OpenSSL's default */
+	const char *client_groups; /* NULL for "P-256", what the product uses */
 	const char *server_groups;
 	const struct live_cert *leaf;
-	const struct live_cert *intermediate;	/* sent after the leaf, or NULL */
+	const struct live_cert *intermediate; /* sent after the leaf, or NULL */
 	const char *sni;
-	int key_update;			/* both sides send KeyUpdate mid-stream */
-	size_t padding;			/* block padding on both sides, 0 for none */
-	size_t max_fragment;		/* the server's max_send_fragment, 0 for default */
-	int no_compat;			/* clear SSL_OP_ENABLE_MIDDLEBOX_COMPAT */
-	int cert_request;		/* the server asks for a client certificate */
+	int key_update;	     /* both sides send KeyUpdate mid-stream */
+	size_t padding;	     /* block padding on both sides, 0 for none */
+	size_t max_fragment; /* the server's max_send_fragment, 0 for default */
+	int no_compat;	     /* clear SSL_OP_ENABLE_MIDDLEBOX_COMPAT */
+	int cert_request;    /* the server asks for a client certificate */
 	size_t response_len;
 };
 
 struct live_session {
-	struct bytes stream[2];		/* [0] client to server, [1] server to client */
+	struct bytes stream[2]; /* [0] client to server, [1] server to client */
 	uint8_t z[66];
 	size_t z_len;
-	struct bytes request;		/* application data each side sent */
+	struct bytes request; /* application data each side sent */
 	struct bytes response;
 	/* libssl's secrets from the keylog callback, hash_len bytes */
 	uint8_t c_hs[48], s_hs[48], c_ap[48], s_ap[48];
 	size_t secret_len;
-	EVP_PKEY *client_key;		/* the last ClientHello's ephemeral key */
+	EVP_PKEY *client_key; /* the last ClientHello's ephemeral key */
 };
 
 static struct live_session *live_current;
@@ -152,10 +152,10 @@ static void live_keylog_cb(const SSL *ssl, const char *line)
 		const char *label;
 		size_t off;
 	} labels[] = {
-		{ "CLIENT_HANDSHAKE_TRAFFIC_SECRET ", offsetof(struct live_session, c_hs) },
-		{ "SERVER_HANDSHAKE_TRAFFIC_SECRET ", offsetof(struct live_session, s_hs) },
-		{ "CLIENT_TRAFFIC_SECRET_0 ", offsetof(struct live_session, c_ap) },
-		{ "SERVER_TRAFFIC_SECRET_0 ", offsetof(struct live_session, s_ap) },
+		{"CLIENT_HANDSHAKE_TRAFFIC_SECRET ", offsetof(struct live_session, c_hs)},
+		{"SERVER_HANDSHAKE_TRAFFIC_SECRET ", offsetof(struct live_session, s_hs)},
+		{"CLIENT_TRAFFIC_SECRET_0 ", offsetof(struct live_session, c_ap)},
+		{"SERVER_TRAFFIC_SECRET_0 ", offsetof(struct live_session, s_ap)},
 	};
 	size_t i, n;
 	const char *hex;
@@ -171,7 +171,8 @@ static void live_keylog_cb(const SSL *ssl, const char *line)
 		hex++;
 		dst = (uint8_t *)live_current + labels[i].off;
 		for (n = 0; n < 48 && hex_nibble(hex[2 * n]) >= 0; n++)
-			dst[n] = (uint8_t)(hex_nibble(hex[2 * n]) << 4 | hex_nibble(hex[2 * n + 1]));
+			dst[n] =
+				(uint8_t)(hex_nibble(hex[2 * n]) << 4 | hex_nibble(hex[2 * n + 1]));
 		live_current->secret_len = n;
 	}
 }
@@ -190,7 +191,7 @@ static void live_pump(BIO *from, BIO *to, struct bytes *rec)
 
 struct live_pair {
 	SSL *c, *s;
-	BIO *c_out, *c_in, *s_out, *s_in;	/* as seen by each SSL */
+	BIO *c_out, *c_in, *s_out, *s_in; /* as seen by each SSL */
 	struct live_session *ls;
 };
 
@@ -274,7 +275,7 @@ static int live_run(const struct live_opts *o, struct live_session *ls, char *er
 {
 	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
 	SSL_CTX *cctx = NULL, *sctx = NULL;
-	struct live_pair lp = { 0 };
+	struct live_pair lp = {0};
 	EVP_PKEY *peer = NULL;
 	EVP_PKEY_CTX *dctx = NULL;
 	uint8_t *buf = NULL;

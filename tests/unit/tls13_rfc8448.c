@@ -28,7 +28,7 @@ static const struct vector *V(const char *name)
 /* Hash of the concatenation of the named handshake messages. */
 static void hash_messages(const struct tls13_kdf *kdf, const char *const *names, uint8_t *out)
 {
-	struct bytes b = { 0 };
+	struct bytes b = {0};
 
 	for (; *names; names++)
 		bytes_add(&b, V(*names)->data, V(*names)->len);
@@ -38,15 +38,20 @@ static void hash_messages(const struct tls13_kdf *kdf, const char *const *names,
 
 static void test_key_schedule(void)
 {
-	static const char *const ch_sh[] = { "client_hello", "server_hello", NULL };
-	static const char *const ch_cv[] = { "client_hello", "server_hello", "encrypted_extensions",
-					     "certificate", "certificate_verify", NULL };
-	static const char *const ch_sf[] = { "client_hello", "server_hello", "encrypted_extensions",
-					     "certificate", "certificate_verify", "server_finished",
-					     NULL };
-	static const char *const ch_cf[] = { "client_hello", "server_hello", "encrypted_extensions",
-					     "certificate", "certificate_verify", "server_finished",
-					     "client_finished", NULL };
+	static const char *const ch_sh[] = {"client_hello", "server_hello", NULL};
+	static const char *const ch_cv[] = {
+		"client_hello", "server_hello",	      "encrypted_extensions",
+		"certificate",	"certificate_verify", NULL,
+	};
+	static const char *const ch_sf[] = {
+		"client_hello", "server_hello",	      "encrypted_extensions",
+		"certificate",	"certificate_verify", "server_finished",
+		NULL,
+	};
+	static const char *const ch_cf[] = {
+		"client_hello",	      "server_hello",	 "encrypted_extensions", "certificate",
+		"certificate_verify", "server_finished", "client_finished",	 NULL,
+	};
 	const struct tls13_suite *suite = tls13_suite_find(TW_TLS_AES_128_GCM_SHA256);
 	uint8_t early[32], derived[32], hs[32], ms[32], h[32], empty[32], x[32];
 	uint8_t c_hs[32], s_hs[32], c_ap[32], s_ap[32];
@@ -219,7 +224,7 @@ static void params_for(struct tw_tls_params *p, const struct trace *t)
 	p->z = V("shared_secret")->data;
 	p->z_len = 32;
 	p->trust = t->store;
-	p->verify_time = 1514764800;	/* 2018-01-01, inside the certificate's validity */
+	p->verify_time = 1514764800; /* 2018-01-01, inside the certificate's validity */
 	/* The trace's certificate names its host only in the subject CN ("rsa"),
 	 * which the verifier never reads: no host check here. */
 	p->flags = TW_TLS_SKIP_HOST;
@@ -229,7 +234,7 @@ static void test_whole_trace(void)
 {
 	struct tw_tls_session *s = NULL;
 	struct tw_tls_params p;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	struct trace t;
 	const struct tw_tls_direction *c, *sv;
 	enum tw_code rc;
@@ -244,34 +249,37 @@ static void test_whole_trace(void)
 	c = &s->dir[TW_TLS_CLIENT];
 	sv = &s->dir[TW_TLS_SERVER];
 	tap_ok(s->cipher_suite == TW_TLS_AES_128_GCM_SHA256 && s->group == TW_TLS_GROUP_X25519 &&
-	       s->sig_scheme == 0x0804 && !s->hello_retry,
+		       s->sig_scheme == 0x0804 && !s->hello_retry,
 	       "suite, group, signature scheme, no HelloRetryRequest");
 	tap_ok(same(V("client_share"), s->client_share, s->client_share_len) &&
-	       same(V("server_share"), s->server_share, s->server_share_len), "key shares");
+		       same(V("server_share"), s->server_share, s->server_share_len),
+	       "key shares");
 	tap_ok(!strcmp(s->sni, "server") && s->alpn_len == 0, "SNI \"server\", no ALPN");
 	tap_ok(s->ncerts == 1 && s->certs[0].len == 432, "one certificate in the chain");
 	tap_ok(c->nrecords == 4 && sv->nrecords == 5, "4 client records, 5 server records");
 	tap_ok(same(V("c_app_data"), c->app_data, c->app_len) &&
-	       same(V("s_app_data"), sv->app_data, sv->app_len),
+		       same(V("s_app_data"), sv->app_data, sv->app_len),
 	       "application data of both directions");
 	tap_ok(sv->records[1].type == TW_TLS_CT_HANDSHAKE && sv->records[1].msg_count == 4 &&
-	       s->messages[sv->records[1].msg_first].type == TW_TLS_HS_ENCRYPTED_EXTENSIONS &&
-	       sv->records[1].protection == TW_TLS_HANDSHAKE_KEYS,
+		       s->messages[sv->records[1].msg_first].type ==
+			       TW_TLS_HS_ENCRYPTED_EXTENSIONS &&
+		       sv->records[1].protection == TW_TLS_HANDSHAKE_KEYS,
 	       "server record 1 holds EncryptedExtensions..Finished under handshake keys");
 	tap_ok(sv->records[2].msg_count == 1 &&
-	       s->messages[sv->records[2].msg_first].type == TW_TLS_HS_NEW_SESSION_TICKET &&
-	       sv->records[2].protection == TW_TLS_APPLICATION_KEYS && s->tickets == 1,
+		       s->messages[sv->records[2].msg_first].type == TW_TLS_HS_NEW_SESSION_TICKET &&
+		       sv->records[2].protection == TW_TLS_APPLICATION_KEYS && s->tickets == 1,
 	       "server record 2 is a NewSessionTicket under application keys");
-	tap_ok(c->records[2].type == TW_TLS_CT_APPLICATION_DATA && c->records[2].content_len == 50 &&
-	       c->records[2].seq == 0 && sv->records[3].seq == 1,
+	tap_ok(c->records[2].type == TW_TLS_CT_APPLICATION_DATA &&
+		       c->records[2].content_len == 50 && c->records[2].seq == 0 &&
+		       sv->records[3].seq == 1,
 	       "application data records and their sequence numbers");
 	tap_ok(c->close_notify && sv->close_notify && c->records[3].type == TW_TLS_CT_ALERT,
 	       "both sides end with close_notify");
 	tap_ok(sv->finished_end == 95 + 679 && c->finished_end == 201 + 58,
 	       "Finished offsets in the streams");
 	tap_ok(same(V("master_secret"), s->secrets.master_secret, 32) &&
-	       same(V("res_master"), s->secrets.resumption_master, 32) &&
-	       same(V("s_ap_traffic"), s->secrets.server_application_traffic_0, 32),
+		       same(V("res_master"), s->secrets.resumption_master, 32) &&
+		       same(V("s_ap_traffic"), s->secrets.server_application_traffic_0, 32),
 	       "secrets reported by the session");
 	tw_tls13_session_free(s);
 	trace_free(&t);
@@ -281,7 +289,7 @@ static void test_whole_trace(void)
 static void expect_failure(const char *what, struct tw_tls_params *p, const char *expect)
 {
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	enum tw_code rc;
 
 	rc = tw_tls13_verify(p, &s, &st);
@@ -300,7 +308,8 @@ static void test_mutations(void)
 
 	params_for(&p, &t);
 	t.stream[TW_TLS_SERVER].p[95 + 100] ^= 0x01;
-	expect_failure("bit flipped in the server's flight", &p, "record 1 (server) AEAD tag invalid");
+	expect_failure("bit flipped in the server's flight", &p,
+		       "record 1 (server) AEAD tag invalid");
 	t.stream[TW_TLS_SERVER].p[95 + 100] ^= 0x01;
 
 	t.stream[TW_TLS_CLIENT].p[201 + 20] ^= 0x80;
@@ -337,11 +346,12 @@ static void test_mutations(void)
 
 	empty = X509_STORE_new();
 	p.trust = empty;
-	expect_failure("certificate not in the trust store", &p, "certificate chain does not verify");
+	expect_failure("certificate not in the trust store", &p,
+		       "certificate chain does not verify");
 	p.trust = t.store;
 	X509_STORE_free(empty);
 
-	p.verify_time = 1893456000;	/* 2030-01-01 */
+	p.verify_time = 1893456000; /* 2030-01-01 */
 	expect_failure("verified after the certificate expired", &p, "certificate has expired");
 	p.verify_time = 1514764800;
 
@@ -444,8 +454,9 @@ static void test_resealed(void)
 	reseal_server_flight(&t, flip_finished, 0);
 	expect_failure("server Finished changed", &p, "server Finished does not verify");
 	reseal_server_flight(&t, unknown_extension, 1);
-	expect_failure("EncryptedExtensions with an extension nobody offered", &p,
-		       "EncryptedExtensions carries extension 3850, which the client did not offer");
+	expect_failure(
+		"EncryptedExtensions with an extension nobody offered", &p,
+		"EncryptedExtensions carries extension 3850, which the client did not offer");
 
 	/* The original flight again; then a client Finished that is wrong. */
 	memcpy(t.stream[TW_TLS_SERVER].p, vec(&vs, "s_record", 0)->data, 95);

@@ -89,7 +89,7 @@ struct expect {
 static void run_case(const char *name, const struct live_opts *o, const struct expect *e)
 {
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	struct tw_tls_params p;
 	struct live_session ls;
 	char err[128];
@@ -107,37 +107,38 @@ static void run_case(const char *name, const struct live_opts *o, const struct e
 	}
 	hl = s->secrets.hash_len;
 	tap_ok(s->cipher_suite == e->suite && s->sig_scheme == e->scheme &&
-	       s->group == TW_TLS_GROUP_SECP256R1 && s->hello_retry == e->hrr &&
-	       s->ncerts == e->ncerts,
-	       "%s: suite 0x%04x, scheme 0x%04x, P-256, HRR %d, %zu certificates", name, s->cipher_suite,
-	       s->sig_scheme, s->hello_retry, s->ncerts);
-	tap_ok(ls.secret_len == hl &&
-	       !memcmp(ls.c_hs, s->secrets.client_handshake_traffic, hl) &&
-	       !memcmp(ls.s_hs, s->secrets.server_handshake_traffic, hl) &&
-	       !memcmp(ls.c_ap, s->secrets.client_application_traffic_0, hl) &&
-	       !memcmp(ls.s_ap, s->secrets.server_application_traffic_0, hl),
+		       s->group == TW_TLS_GROUP_SECP256R1 && s->hello_retry == e->hrr &&
+		       s->ncerts == e->ncerts,
+	       "%s: suite 0x%04x, scheme 0x%04x, P-256, HRR %d, %zu certificates", name,
+	       s->cipher_suite, s->sig_scheme, s->hello_retry, s->ncerts);
+	tap_ok(ls.secret_len == hl && !memcmp(ls.c_hs, s->secrets.client_handshake_traffic, hl) &&
+		       !memcmp(ls.s_hs, s->secrets.server_handshake_traffic, hl) &&
+		       !memcmp(ls.c_ap, s->secrets.client_application_traffic_0, hl) &&
+		       !memcmp(ls.s_ap, s->secrets.server_application_traffic_0, hl),
 	       "%s: traffic secrets equal libssl's keylog", name);
 	tap_ok(s->dir[TW_TLS_CLIENT].app_len == ls.request.len &&
-	       !memcmp(s->dir[TW_TLS_CLIENT].app_data, ls.request.p, ls.request.len) &&
-	       s->dir[TW_TLS_SERVER].app_len == ls.response.len &&
-	       !memcmp(s->dir[TW_TLS_SERVER].app_data, ls.response.p, ls.response.len),
+		       !memcmp(s->dir[TW_TLS_CLIENT].app_data, ls.request.p, ls.request.len) &&
+		       s->dir[TW_TLS_SERVER].app_len == ls.response.len &&
+		       !memcmp(s->dir[TW_TLS_SERVER].app_data, ls.response.p, ls.response.len),
 	       "%s: decrypted application data equals what was sent (%zu, %zu bytes)", name,
 	       ls.request.len, ls.response.len);
 	tap_ok(!strcmp(s->sni, "server.test") && s->alpn_len == 8 &&
-	       !memcmp(s->alpn, "http/1.1", 8) && s->tickets == 2,
+		       !memcmp(s->alpn, "http/1.1", 8) && s->tickets == 2,
 	       "%s: SNI, ALPN http/1.1, two session tickets", name);
 	tap_ok((int)s->dir[0].key_updates == e->key_updates &&
-	       (int)s->dir[1].key_updates == e->key_updates * 2,
+		       (int)s->dir[1].key_updates == e->key_updates * 2,
 	       "%s: KeyUpdates client %u, server %u", name, s->dir[0].key_updates,
 	       s->dir[1].key_updates);
-	tap_ok(max_padding(&s->dir[1]) >= e->min_padding && max_padding(&s->dir[0]) >= e->min_padding,
+	tap_ok(max_padding(&s->dir[1]) >= e->min_padding &&
+		       max_padding(&s->dir[0]) >= e->min_padding,
 	       "%s: padding up to %d bytes stripped", name, max_padding(&s->dir[1]));
 	tap_ok(split_message(s, TW_TLS_SERVER, TW_TLS_HS_CERTIFICATE) == e->split_certificate,
 	       "%s: Certificate %s records", name, e->split_certificate ? "split over" : "within");
 	tap_ok(count_type(&s->dir[0], TW_TLS_CT_CHANGE_CIPHER_SPEC) == e->ccs &&
-	       count_type(&s->dir[1], TW_TLS_CT_CHANGE_CIPHER_SPEC) == e->ccs,
+		       count_type(&s->dir[1], TW_TLS_CT_CHANGE_CIPHER_SPEC) == e->ccs,
 	       "%s: %d compatibility change_cipher_spec per direction", name, e->ccs);
-	tap_ok(s->dir[0].close_notify && s->dir[1].close_notify, "%s: close_notify both ways", name);
+	tap_ok(s->dir[0].close_notify && s->dir[1].close_notify, "%s: close_notify both ways",
+	       name);
 	tw_tls13_session_free(s);
 	live_free(&ls);
 }
@@ -145,7 +146,7 @@ static void run_case(const char *name, const struct live_opts *o, const struct e
 static void expect_failure(const char *what, const struct tw_tls_params *p, const char *expect)
 {
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	enum tw_code rc;
 
 	rc = tw_tls13_verify(p, &s, &st);
@@ -155,15 +156,17 @@ static void expect_failure(const char *what, const struct tw_tls_params *p, cons
 
 static void mutations(void)
 {
-	struct live_opts o = { .leaf = &leaf_p256, .sni = "server.test", .response_len = 3000,
-			       .suites = "TLS_AES_128_GCM_SHA256" };
+	struct live_opts o = {.leaf = &leaf_p256,
+			      .sni = "server.test",
+			      .response_len = 3000,
+			      .suites = "TLS_AES_128_GCM_SHA256"};
 	struct tw_tls_session *s = NULL;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	struct tw_tls_params p;
 	struct live_session ls;
 	char err[128], expect[64];
 	const struct tw_tls_record *r;
-	uint8_t *sb, *cb;
+	uint8_t *sb, *cb, saved;
 	long hs, ap;
 
 	if (!tap_ok(!live_run(&o, &ls, err, sizeof(err)), "mutations: base session (%s)", err))
@@ -187,10 +190,12 @@ static void mutations(void)
 	snprintf(expect, sizeof(expect), "record %zu (server) AEAD tag invalid", r->index);
 	expect_failure("bit flipped in the tag of the server's last data record", &p, expect);
 	sb[r->offset + r->length - 1] ^= 0x80;
+	/* A length of at least 0x4200 is over 2^14 + 256 whatever its low byte. */
 	r = &s->dir[1].records[ap];
-	sb[r->offset + 3] ^= 0x01;
-	expect_failure("record length changed", &p, "exceeds 2^14+256");
-	sb[r->offset + 3] ^= 0x01;
+	saved = sb[r->offset + 3];
+	sb[r->offset + 3] = 0x42;
+	expect_failure("record length over the limit", &p, "exceeds 2^14+256");
+	sb[r->offset + 3] = saved;
 
 	/* The client's records too. */
 	r = &s->dir[0].records[s->dir[0].nrecords - 2];
@@ -277,44 +282,68 @@ int main(void)
 	store = store_of(&ca);
 	other_store = store_of(&other_ca);
 
-	o = (struct live_opts){ .suites = "TLS_AES_128_GCM_SHA256", .leaf = &leaf_p256,
-				.sni = "server.test", .response_len = 5000 };
-	e = (struct expect){ .suite = 0x1301, .scheme = 0x0403, .ncerts = 1, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_AES_128_GCM_SHA256",
+			       .leaf = &leaf_p256,
+			       .sni = "server.test",
+			       .response_len = 5000};
+	e = (struct expect){.suite = 0x1301, .scheme = 0x0403, .ncerts = 1, .ccs = 1};
 	run_case("AES-128-GCM, ECDSA P-256", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_AES_256_GCM_SHA384", .leaf = &leaf_rsa,
-				.intermediate = &intermediate, .sni = "server.test",
-				.response_len = 40000 };
-	e = (struct expect){ .suite = 0x1302, .scheme = 0x0804, .ncerts = 2, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_AES_256_GCM_SHA384",
+			       .leaf = &leaf_rsa,
+			       .intermediate = &intermediate,
+			       .sni = "server.test",
+			       .response_len = 40000};
+	e = (struct expect){.suite = 0x1302, .scheme = 0x0804, .ncerts = 2, .ccs = 1};
 	run_case("AES-256-GCM, RSA via an intermediate", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_CHACHA20_POLY1305_SHA256", .leaf = &leaf_p384,
-				.sni = "server.test", .response_len = 20000, .no_compat = 1 };
-	e = (struct expect){ .suite = 0x1303, .scheme = 0x0503, .ncerts = 1, .ccs = 0 };
+	o = (struct live_opts){.suites = "TLS_CHACHA20_POLY1305_SHA256",
+			       .leaf = &leaf_p384,
+			       .sni = "server.test",
+			       .response_len = 20000,
+			       .no_compat = 1};
+	e = (struct expect){.suite = 0x1303, .scheme = 0x0503, .ncerts = 1, .ccs = 0};
 	run_case("ChaCha20-Poly1305, ECDSA P-384, no compatibility mode", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_AES_128_GCM_SHA256", .leaf = &leaf_p256,
-				.client_groups = "X25519:P-256", .server_groups = "P-256",
-				.sni = "server.test", .response_len = 100 };
-	e = (struct expect){ .suite = 0x1301, .scheme = 0x0403, .ncerts = 1, .hrr = 1, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_AES_128_GCM_SHA256",
+			       .leaf = &leaf_p256,
+			       .client_groups = "X25519:P-256",
+			       .server_groups = "P-256",
+			       .sni = "server.test",
+			       .response_len = 100};
+	e = (struct expect){.suite = 0x1301, .scheme = 0x0403, .ncerts = 1, .hrr = 1, .ccs = 1};
 	run_case("HelloRetryRequest from X25519 to P-256", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_AES_256_GCM_SHA384", .leaf = &leaf_rsa,
-				.intermediate = &intermediate, .sni = "server.test",
-				.response_len = 70000, .key_update = 1, .padding = 256,
-				.max_fragment = 512 };
-	e = (struct expect){ .suite = 0x1302, .scheme = 0x0804, .ncerts = 2, .key_updates = 1,
-			     .min_padding = 100, .split_certificate = 1, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_AES_256_GCM_SHA384",
+			       .leaf = &leaf_rsa,
+			       .intermediate = &intermediate,
+			       .sni = "server.test",
+			       .response_len = 70000,
+			       .key_update = 1,
+			       .padding = 256,
+			       .max_fragment = 512};
+	e = (struct expect){.suite = 0x1302,
+			    .scheme = 0x0804,
+			    .ncerts = 2,
+			    .key_updates = 1,
+			    .min_padding = 100,
+			    .split_certificate = 1,
+			    .ccs = 1};
 	run_case("KeyUpdate both ways, padding, 512-byte fragments", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_CHACHA20_POLY1305_SHA256", .leaf = &leaf_ed25519,
-				.sni = "server.test", .response_len = 10, .cert_request = 1 };
-	e = (struct expect){ .suite = 0x1303, .scheme = 0x0807, .ncerts = 1, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_CHACHA20_POLY1305_SHA256",
+			       .leaf = &leaf_ed25519,
+			       .sni = "server.test",
+			       .response_len = 10,
+			       .cert_request = 1};
+	e = (struct expect){.suite = 0x1303, .scheme = 0x0807, .ncerts = 1, .ccs = 1};
 	run_case("Ed25519, certificate request answered without a certificate", &o, &e);
 
-	o = (struct live_opts){ .suites = "TLS_AES_128_GCM_SHA256", .leaf = &leaf_rsapss,
-				.sni = "server.test", .response_len = 10 };
-	e = (struct expect){ .suite = 0x1301, .scheme = 0x0809, .ncerts = 1, .ccs = 1 };
+	o = (struct live_opts){.suites = "TLS_AES_128_GCM_SHA256",
+			       .leaf = &leaf_rsapss,
+			       .sni = "server.test",
+			       .response_len = 10};
+	e = (struct expect){.suite = 0x1301, .scheme = 0x0809, .ncerts = 1, .ccs = 1};
 	run_case("RSA-PSS key (rsa_pss_pss_sha256)", &o, &e);
 
 	mutations();

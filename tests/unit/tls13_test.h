@@ -126,7 +126,8 @@ static __attribute__((unused)) int vectors_load(FILE *f, struct vectors *vs)
 		v->len = 0;
 		v->data = malloc(strlen(hex) / 2 + 1);
 		for (i = 0; hex_nibble(hex[i]) >= 0 && hex_nibble(hex[i + 1]) >= 0; i += 2)
-			v->data[v->len++] = (uint8_t)(hex_nibble(hex[i]) << 4 | hex_nibble(hex[i + 1]));
+			v->data[v->len++] =
+				(uint8_t)(hex_nibble(hex[i]) << 4 | hex_nibble(hex[i + 1]));
 		if (hex[i] != '\n' && hex[i] != 0)
 			goto bad;
 	}
@@ -139,7 +140,7 @@ bad:
 
 /* The @nth vector called @name, or NULL. */
 static __attribute__((unused)) const struct vector *vec(const struct vectors *vs, const char *name,
-							 int nth)
+							int nth)
 {
 	size_t i;
 

@@ -24,36 +24,36 @@
 #include "tls13.h"
 
 /* Largest handshake message the verifier buffers (a long certificate chain). */
-#define TLS13_MAX_MESSAGE	(1u << 18)
+#define TLS13_MAX_MESSAGE (1u << 18)
 
 /* ExtensionType (4.2) values the verifier reads. */
-#define EXT_SERVER_NAME		0
-#define EXT_MAX_FRAGMENT_LENGTH	1
-#define EXT_STATUS_REQUEST	5
-#define EXT_SUPPORTED_GROUPS	10
+#define EXT_SERVER_NAME		 0
+#define EXT_MAX_FRAGMENT_LENGTH	 1
+#define EXT_STATUS_REQUEST	 5
+#define EXT_SUPPORTED_GROUPS	 10
 #define EXT_SIGNATURE_ALGORITHMS 13
-#define EXT_ALPN		16
-#define EXT_SCT			18
-#define EXT_RECORD_SIZE_LIMIT	28
-#define EXT_PRE_SHARED_KEY	41
-#define EXT_EARLY_DATA		42
-#define EXT_SUPPORTED_VERSIONS	43
-#define EXT_COOKIE		44
-#define EXT_KEY_SHARE		51
+#define EXT_ALPN		 16
+#define EXT_SCT			 18
+#define EXT_RECORD_SIZE_LIMIT	 28
+#define EXT_PRE_SHARED_KEY	 41
+#define EXT_EARLY_DATA		 42
+#define EXT_SUPPORTED_VERSIONS	 43
+#define EXT_COOKIE		 44
+#define EXT_KEY_SHARE		 51
 
-#define TLS13_VERSION		0x0304
-#define LEGACY_VERSION		0x0303
+#define TLS13_VERSION  0x0304
+#define LEGACY_VERSION 0x0303
 
 /* 4.1.3: the ServerHello.random of a HelloRetryRequest, SHA-256("HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
-	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65,
-	0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2,
-	0xc8, 0xa8, 0x33, 0x9c,
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+	0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+	0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
 enum phase {
-	PHASE_HANDSHAKE,	/* alerts and application data are failures */
-	PHASE_POST,		/* after both Finished messages */
+	PHASE_HANDSHAKE, /* alerts and application data are failures */
+	PHASE_POST,	 /* after both Finished messages */
 };
 
 /* What a ClientHello offered (4.1.2); the readers point into @body. */
@@ -70,8 +70,8 @@ struct offer {
 	struct tls13_reader alpn;
 	struct tls13_reader cookie;
 	struct tls13_reader sni;
-	uint16_t record_size_limit;	/* 0 when not offered */
-	uint8_t seen[65536 / 8];	/* extension types present */
+	uint16_t record_size_limit; /* 0 when not offered */
+	uint8_t seen[65536 / 8];    /* extension types present */
 };
 
 /* The state of one direction's stream. */
@@ -81,28 +81,28 @@ struct side {
 	size_t len;
 	size_t pos;
 	struct tw_tls_direction *out;
-	size_t nrec;			/* records processed so far */
+	size_t nrec; /* records processed so far */
 	struct tls13_aead aead;
 	enum tw_tls_protection prot;
-	uint8_t secret[TW_TLS_MAX_HASH];	/* the current traffic secret */
-	uint8_t *hs;			/* buffered handshake bytes */
+	uint8_t secret[TW_TLS_MAX_HASH]; /* the current traffic secret */
+	uint8_t *hs;			 /* buffered handshake bytes */
 	size_t hs_len;
 	size_t hs_off;
 	size_t hs_cap;
-	size_t hs_start_record;		/* record that holds byte hs_off */
-	size_t inner_limit;		/* largest TLSInnerPlaintext it may send */
-	int first_message;		/* its first handshake message went by */
-	int finished;			/* its Finished went by */
+	size_t hs_start_record; /* record that holds byte hs_off */
+	size_t inner_limit;	/* largest TLSInnerPlaintext it may send */
+	int first_message;	/* its first handshake message went by */
+	int finished;		/* its Finished went by */
 	int alerted;
 };
 
 /* A handshake message taken from a side's buffer. */
 struct message {
 	uint8_t type;
-	const uint8_t *raw;		/* header + body */
+	const uint8_t *raw; /* header + body */
 	size_t raw_len;
 	struct tls13_reader body;
-	size_t index;			/* in session->messages */
+	size_t index; /* in session->messages */
 };
 
 struct verifier {
@@ -115,14 +115,14 @@ struct verifier {
 	int kdf_ready;
 	EVP_MD_CTX *transcript;
 	EVP_MD_CTX *scratch;
-	struct offer offer[2];		/* the ClientHellos: [1] after a HelloRetryRequest */
+	struct offer offer[2]; /* the ClientHellos: [1] after a HelloRetryRequest */
 	int offers;
-	uint16_t hrr_group;		/* 0 when the HelloRetryRequest asked for none */
+	uint16_t hrr_group; /* 0 when the HelloRetryRequest asked for none */
 	int cert_request;
 	uint8_t cr_context[255];
 	size_t cr_context_len;
-	X509 *leaf;			/* chain[0] */
-	STACK_OF(X509) *chain;		/* the server's certificates, parsed once */
+	X509 *leaf;		/* chain[0] */
+	STACK_OF(X509) * chain; /* the server's certificates, parsed once */
 	size_t msg_cap;
 };
 
@@ -186,33 +186,60 @@ const char *tw_tls_alert_name(uint8_t desc)
 {
 	/* 6: AlertDescription */
 	switch (desc) {
-	case 0: return "close_notify";
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 22: return "record_overflow";
-	case 40: return "handshake_failure";
-	case 42: return "bad_certificate";
-	case 43: return "unsupported_certificate";
-	case 44: return "certificate_revoked";
-	case 45: return "certificate_expired";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 49: return "access_denied";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 86: return "inappropriate_fallback";
-	case 90: return "user_canceled";
-	case 109: return "missing_extension";
-	case 110: return "unsupported_extension";
-	case 112: return "unrecognized_name";
-	case 113: return "bad_certificate_status_response";
-	case 115: return "unknown_psk_identity";
-	case 116: return "certificate_required";
-	case 120: return "no_application_protocol";
+	case 0:
+		return "close_notify";
+	case 10:
+		return "unexpected_message";
+	case 20:
+		return "bad_record_mac";
+	case 22:
+		return "record_overflow";
+	case 40:
+		return "handshake_failure";
+	case 42:
+		return "bad_certificate";
+	case 43:
+		return "unsupported_certificate";
+	case 44:
+		return "certificate_revoked";
+	case 45:
+		return "certificate_expired";
+	case 46:
+		return "certificate_unknown";
+	case 47:
+		return "illegal_parameter";
+	case 48:
+		return "unknown_ca";
+	case 49:
+		return "access_denied";
+	case 50:
+		return "decode_error";
+	case 51:
+		return "decrypt_error";
+	case 70:
+		return "protocol_version";
+	case 71:
+		return "insufficient_security";
+	case 80:
+		return "internal_error";
+	case 86:
+		return "inappropriate_fallback";
+	case 90:
+		return "user_canceled";
+	case 109:
+		return "missing_extension";
+	case 110:
+		return "unsupported_extension";
+	case 112:
+		return "unrecognized_name";
+	case 113:
+		return "bad_certificate_status_response";
+	case 115:
+		return "unknown_psk_identity";
+	case 116:
+		return "certificate_required";
+	case 120:
+		return "no_application_protocol";
 	}
 	return "unknown alert";
 }
@@ -273,15 +300,19 @@ static enum tw_code frame_stream(struct verifier *v, struct side *sd, size_t *co
 
 	while (pos < sd->len) {
 		if (sd->len - pos < TLS13_HEADER_LEN)
-			return fail(v, "%s stream: %zu trailing bytes after record %zu are not a "
-				    "record header", side_name(sd), sd->len - pos, n);
+			return fail(v,
+				    "%s stream: %zu trailing bytes after record %zu are not a "
+				    "record header",
+				    side_name(sd), sd->len - pos, n);
 		len = (size_t)sd->buf[pos + 3] << 8 | sd->buf[pos + 4];
 		if (len > TLS13_MAX_CIPHERTEXT)
 			return fail(v, "record %zu (%s): length %zu exceeds 2^14+256", n,
 				    side_name(sd), len);
 		if (sd->len - pos - TLS13_HEADER_LEN < len)
-			return fail(v, "record %zu (%s): its length %zu runs past the end of the "
-				    "stream", n, side_name(sd), len);
+			return fail(v,
+				    "record %zu (%s): its length %zu runs past the end of the "
+				    "stream",
+				    n, side_name(sd), len);
 		pos += TLS13_HEADER_LEN + len;
 		n++;
 	}
@@ -291,8 +322,7 @@ static enum tw_code frame_stream(struct verifier *v, struct side *sd, size_t *co
 
 /* ---- handshake reassembly (5.1) ---- */
 
-static enum tw_code hs_append(struct verifier *v, struct side *sd, const uint8_t *data,
-			      size_t len)
+static enum tw_code hs_append(struct verifier *v, struct side *sd, const uint8_t *data, size_t len)
 {
 	size_t need;
 	uint8_t *nb;
@@ -338,8 +368,10 @@ static enum tw_code hs_take(struct verifier *v, struct side *sd, struct message 
 	h = sd->hs + sd->hs_off;
 	len = (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 	if (len > TLS13_MAX_MESSAGE)
-		return fail(v, "%s handshake message %s of %u bytes exceeds the verifier's "
-			    "limit", side_name(sd), tw_tls_handshake_type_name(h[0]), len);
+		return fail(v,
+			    "%s handshake message %s of %u bytes exceeds the verifier's "
+			    "limit",
+			    side_name(sd), tw_tls_handshake_type_name(h[0]), len);
 	if (avail < 4 + (size_t)len)
 		return TW_OK;
 
@@ -390,9 +422,11 @@ static enum tw_code take_alert(struct verifier *v, struct side *sd, struct tw_tl
 	if (content[1] == 0)
 		sd->out->close_notify = 1;
 	if (phase == PHASE_HANDSHAKE)
-		return fail(v, "record %zu (%s): the %s sent alert %s (level %u) during the "
-			    "handshake", rec->index, side_name(sd), side_name(sd),
-			    tw_tls_alert_name(content[1]), content[0]);
+		return fail(v,
+			    "record %zu (%s): the %s sent alert %s (level %u) during the "
+			    "handshake",
+			    rec->index, side_name(sd), side_name(sd), tw_tls_alert_name(content[1]),
+			    content[0]);
 	return TW_OK;
 }
 
@@ -403,16 +437,22 @@ static enum tw_code take_ccs(struct verifier *v, struct side *sd, struct tw_tls_
 	int allowed;
 
 	if (len != 1 || frag[0] != 1)
-		return fail(v, "record %zu (%s): change_cipher_spec record is not the single "
-			    "byte 0x01", rec->index, side_name(sd));
+		return fail(v,
+			    "record %zu (%s): change_cipher_spec record is not the single "
+			    "byte 0x01",
+			    rec->index, side_name(sd));
 	/* After the first ClientHello, before the sender's Finished. */
 	allowed = !sd->finished && (sd->dir == TW_TLS_SERVER || sd->first_message);
 	if (!allowed)
-		return fail(v, "record %zu (%s): change_cipher_spec record outside the "
-			    "handshake", rec->index, side_name(sd));
+		return fail(v,
+			    "record %zu (%s): change_cipher_spec record outside the "
+			    "handshake",
+			    rec->index, side_name(sd));
 	if (sd->hs_len - sd->hs_off)
-		return fail(v, "record %zu (%s): change_cipher_spec inside a fragmented "
-			    "handshake message", rec->index, side_name(sd));
+		return fail(v,
+			    "record %zu (%s): change_cipher_spec inside a fragmented "
+			    "handshake message",
+			    rec->index, side_name(sd));
 	rec->type = TW_TLS_CT_CHANGE_CIPHER_SPEC;
 	rec->content_len = 1;
 	return TW_OK;
@@ -455,23 +495,28 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 
 	if (hdr[0] == TW_TLS_CT_CHANGE_CIPHER_SPEC) {
 		if (version != LEGACY_VERSION && version != 0x0301)
-			return fail(v, "record %zu (%s): legacy_record_version 0x%04x",
-				    rec->index, side_name(sd), version);
+			return fail(v, "record %zu (%s): legacy_record_version 0x%04x", rec->index,
+				    side_name(sd), version);
 		return take_ccs(v, sd, rec, frag, len);
 	}
 
 	if (sd->aead.keyed) {
 		/* 5.2: TLSCiphertext */
 		if (hdr[0] != TW_TLS_CT_APPLICATION_DATA)
-			return fail(v, "record %zu (%s): unprotected %s record after the keys "
-				    "changed", rec->index, side_name(sd),
-				    tw_tls_content_type_name(hdr[0]));
+			return fail(v,
+				    "record %zu (%s): unprotected %s record after the keys "
+				    "changed",
+				    rec->index, side_name(sd), tw_tls_content_type_name(hdr[0]));
 		if (version != LEGACY_VERSION)
-			return fail(v, "record %zu (%s): legacy_record_version 0x%04x, not "
-				    "0x0303", rec->index, side_name(sd), version);
+			return fail(v,
+				    "record %zu (%s): legacy_record_version 0x%04x, not "
+				    "0x0303",
+				    rec->index, side_name(sd), version);
 		if (len < TLS13_TAG_LEN + 1)
-			return fail(v, "record %zu (%s): protected record of %zu bytes is too "
-				    "short", rec->index, side_name(sd), len);
+			return fail(v,
+				    "record %zu (%s): protected record of %zu bytes is too "
+				    "short",
+				    rec->index, side_name(sd), len);
 		rec->protection = sd->prot;
 		rec->key_generation = d->key_updates;
 		rec->seq = sd->aead.seq;
@@ -482,41 +527,49 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 				    side_name(sd));
 		inner_len = len - TLS13_TAG_LEN;
 		if (inner_len > sd->inner_limit)
-			return fail(v, "record %zu (%s): TLSInnerPlaintext of %zu bytes exceeds "
-				    "the limit of %zu", rec->index, side_name(sd), inner_len,
-				    sd->inner_limit);
+			return fail(v,
+				    "record %zu (%s): TLSInnerPlaintext of %zu bytes exceeds "
+				    "the limit of %zu",
+				    rec->index, side_name(sd), inner_len, sd->inner_limit);
 		content = d->app_data + d->app_len;
 		type = strip_padding(content, inner_len, &content_len);
 		if (!type)
-			return fail(v, "record %zu (%s): decrypted record has no content type "
-				    "(all padding)", rec->index, side_name(sd));
+			return fail(v,
+				    "record %zu (%s): decrypted record has no content type "
+				    "(all padding)",
+				    rec->index, side_name(sd));
 		rec->padding_len = inner_len - content_len - 1;
 		if (type == TW_TLS_CT_CHANGE_CIPHER_SPEC)
-			return fail(v, "record %zu (%s): protected change_cipher_spec",
-				    rec->index, side_name(sd));
+			return fail(v, "record %zu (%s): protected change_cipher_spec", rec->index,
+				    side_name(sd));
 	} else {
 		/* 5.1: TLSPlaintext, only before the sender's keys change */
 		type = hdr[0];
 		content = frag;
 		content_len = len;
 		if (version != LEGACY_VERSION && version != 0x0301)
-			return fail(v, "record %zu (%s): legacy_record_version 0x%04x",
-				    rec->index, side_name(sd), version);
+			return fail(v, "record %zu (%s): legacy_record_version 0x%04x", rec->index,
+				    side_name(sd), version);
 		if (len > TLS13_MAX_PLAINTEXT)
-			return fail(v, "record %zu (%s): plaintext record of %zu bytes exceeds "
-				    "2^14", rec->index, side_name(sd), len);
+			return fail(v,
+				    "record %zu (%s): plaintext record of %zu bytes exceeds "
+				    "2^14",
+				    rec->index, side_name(sd), len);
 		if (type == TW_TLS_CT_APPLICATION_DATA)
-			return fail(v, "record %zu (%s): application data before the keys were "
-				    "established (early data is not supported)", rec->index,
-				    side_name(sd));
+			return fail(v,
+				    "record %zu (%s): application data before the keys were "
+				    "established (early data is not supported)",
+				    rec->index, side_name(sd));
 	}
 	rec->type = type;
 	rec->content_len = content_len;
 
 	/* 5.1: a fragmented handshake message admits no other record between. */
 	if (type != TW_TLS_CT_HANDSHAKE && sd->hs_len - sd->hs_off)
-		return fail(v, "record %zu (%s): %s record inside a fragmented handshake "
-			    "message", rec->index, side_name(sd), tw_tls_content_type_name(type));
+		return fail(v,
+			    "record %zu (%s): %s record inside a fragmented handshake "
+			    "message",
+			    rec->index, side_name(sd), tw_tls_content_type_name(type));
 
 	switch (type) {
 	case TW_TLS_CT_HANDSHAKE:
@@ -531,14 +584,15 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 		return take_alert(v, sd, rec, content, content_len, phase);
 	case TW_TLS_CT_APPLICATION_DATA:
 		if (phase == PHASE_HANDSHAKE || sd->prot != TW_TLS_APPLICATION_KEYS)
-			return fail(v, "record %zu (%s): application data before the handshake "
-				    "completed", rec->index, side_name(sd));
+			return fail(v,
+				    "record %zu (%s): application data before the handshake "
+				    "completed",
+				    rec->index, side_name(sd));
 		rec->app_offset = d->app_len;
 		d->app_len += content_len;
 		return TW_OK;
 	}
-	return fail(v, "record %zu (%s): unknown content type %u", rec->index, side_name(sd),
-		    type);
+	return fail(v, "record %zu (%s): unknown content type %u", rec->index, side_name(sd), type);
 }
 
 /* The next handshake message of @sd, reading records as needed. */
@@ -604,8 +658,10 @@ static enum tw_code choose_suite(struct verifier *v, uint16_t id)
 {
 	v->suite = tls13_suite_find(id);
 	if (!v->suite)
-		return fail(v, "ServerHello selects cipher suite 0x%04x, which the verifier does "
-			    "not support", id);
+		return fail(v,
+			    "ServerHello selects cipher suite 0x%04x, which the verifier does "
+			    "not support",
+			    id);
 	if (tls13_kdf_init(&v->kdf, v->suite))
 		return crypto_fail(v, "HKDF for the cipher suite");
 	v->kdf_ready = 1;
@@ -621,8 +677,7 @@ static enum tw_code choose_suite(struct verifier *v, uint16_t id)
 
 /* ---- ClientHello (4.1.2) ---- */
 
-static enum tw_code parse_client_hello(struct verifier *v, struct offer *o,
-				       const struct message *m)
+static enum tw_code parse_client_hello(struct verifier *v, struct offer *o, const struct message *m)
 {
 	struct tls13_reader r, comp, exts, ext, x;
 	uint16_t type, ver, last_type = 0;
@@ -641,8 +696,7 @@ static enum tw_code parse_client_hello(struct verifier *v, struct offer *o,
 	if (tls13_get_u16(&r, &o->legacy_version) || tls13_get_bytes(&r, 32, &x) ||
 	    tls13_get_vec(&r, 1, 0, 32, &o->session_id) ||
 	    tls13_get_vec(&r, 2, 2, 0xfffe, &o->suites) || (o->suites.len & 1) ||
-	    tls13_get_vec(&r, 1, 1, 255, &comp) || tls13_get_vec(&r, 2, 8, 0xffff, &exts) ||
-	    r.len)
+	    tls13_get_vec(&r, 1, 1, 255, &comp) || tls13_get_vec(&r, 2, 8, 0xffff, &exts) || r.len)
 		return fail(v, "ClientHello is malformed");
 	memcpy(o->random, x.p, 32);
 	if (o->legacy_version != LEGACY_VERSION)
@@ -676,8 +730,7 @@ static enum tw_code parse_client_hello(struct verifier *v, struct offer *o,
 			while (x.len) {
 				struct tls13_reader ke;
 
-				if (tls13_get_u16(&x, &ver) ||
-				    tls13_get_vec(&x, 2, 1, 0xffff, &ke))
+				if (tls13_get_u16(&x, &ver) || tls13_get_vec(&x, 2, 1, 0xffff, &ke))
 					return fail(v, "ClientHello key_share entry is malformed");
 			}
 			break;
@@ -728,7 +781,7 @@ static enum tw_code parse_client_hello(struct verifier *v, struct offer *o,
 			break;
 		case EXT_EARLY_DATA:
 			return fail(v, "ClientHello offers early data, which the verifier does not "
-				    "support");
+				       "support");
 		default:
 			/* Offers the server does not take up change nothing we check. */
 			break;
@@ -768,7 +821,7 @@ struct server_hello {
 	int is_hrr;
 	uint8_t random[32];
 	uint16_t suite;
-	uint16_t group;		/* key_share: the server's share, or the HRR's selected_group */
+	uint16_t group; /* key_share: the server's share, or the HRR's selected_group */
 	struct tls13_reader share;
 	struct tls13_reader cookie;
 	int has_key_share;
@@ -836,8 +889,10 @@ static enum tw_code parse_server_hello(struct verifier *v, const struct offer *o
 				return fail(v, "HelloRetryRequest cookie is malformed");
 			break;
 		case EXT_PRE_SHARED_KEY:
-			return fail(v, "%s accepts a pre-shared key; resumption is not supported "
-				    "by the verifier", what);
+			return fail(v,
+				    "%s accepts a pre-shared key; resumption is not supported "
+				    "by the verifier",
+				    what);
 		default:
 			return fail(v, "%s carries extension %u, which is not allowed there", what,
 				    type);
@@ -861,11 +916,15 @@ static enum tw_code check_hello_retry(struct verifier *v, const struct server_he
 		return fail(v, "HelloRetryRequest would not change the ClientHello");
 	if (hrr->has_key_share) {
 		if (!list_has_u16(v->offer[0].groups, hrr->group))
-			return fail(v, "HelloRetryRequest selects group 0x%04x, which the client "
-				    "did not offer", hrr->group);
+			return fail(v,
+				    "HelloRetryRequest selects group 0x%04x, which the client "
+				    "did not offer",
+				    hrr->group);
 		if (find_share(&v->offer[0], hrr->group, &ke))
-			return fail(v, "HelloRetryRequest selects group 0x%04x, for which the "
-				    "client already sent a share", hrr->group);
+			return fail(v,
+				    "HelloRetryRequest selects group 0x%04x, for which the "
+				    "client already sent a share",
+				    hrr->group);
 	}
 	return TW_OK;
 }
@@ -887,7 +946,7 @@ static enum tw_code check_second_hello(struct verifier *v, const struct server_h
 		if (tls13_get_u16(&x, &g) || tls13_get_vec(&x, 2, 1, 0xffff, &ke) || x.len ||
 		    g != hrr->group)
 			return fail(v, "second ClientHello does not carry exactly one key share "
-				    "of the group the HelloRetryRequest selected");
+				       "of the group the HelloRetryRequest selected");
 	}
 	if (hrr->cookie.p && !same_bytes(b->cookie, hrr->cookie))
 		return fail(v, "second ClientHello does not echo the HelloRetryRequest cookie");
@@ -1041,8 +1100,7 @@ static enum tw_code application_secrets(struct verifier *v)
 				k->client_application_traffic_0) ||
 	    tls13_derive_secret(&v->kdf, k->master_secret, "s ap traffic", h,
 				k->server_application_traffic_0) ||
-	    tls13_derive_secret(&v->kdf, k->master_secret, "exp master", h,
-				k->exporter_master))
+	    tls13_derive_secret(&v->kdf, k->master_secret, "exp master", h, k->exporter_master))
 		return crypto_fail(v, "application key schedule");
 	return TW_OK;
 }
@@ -1076,8 +1134,10 @@ static enum tw_code parse_encrypted_extensions(struct verifier *v, const struct 
 			return fail(v, "EncryptedExtensions carries extension %u twice", type);
 		seen_ext[type >> 3] |= (uint8_t)(1u << (type & 7));
 		if (!seen(o->seen, type))
-			return fail(v, "EncryptedExtensions carries extension %u, which the client "
-				    "did not offer", type);
+			return fail(v,
+				    "EncryptedExtensions carries extension %u, which the client "
+				    "did not offer",
+				    type);
 
 		switch (type) {
 		case EXT_SERVER_NAME:
@@ -1103,7 +1163,7 @@ static enum tw_code parse_encrypted_extensions(struct verifier *v, const struct 
 					found = same_bytes(c, name);
 				if (!found)
 					return fail(v, "the server selected an ALPN protocol the "
-						    "client did not offer");
+						       "client did not offer");
 			}
 			memcpy(v->s->alpn, name.p, name.len);
 			v->s->alpn_len = name.len;
@@ -1111,15 +1171,18 @@ static enum tw_code parse_encrypted_extensions(struct verifier *v, const struct 
 		case EXT_RECORD_SIZE_LIMIT:
 			/* RFC 8449 4: it bounds what the client may send */
 			if (tls13_get_u16(&ext, &limit) || ext.len || limit < 64)
-				return fail(v, "EncryptedExtensions record_size_limit is malformed");
+				return fail(v,
+					    "EncryptedExtensions record_size_limit is malformed");
 			if (limit < v->side[TW_TLS_CLIENT].inner_limit)
 				v->side[TW_TLS_CLIENT].inner_limit = limit;
 			if (o->record_size_limit < v->side[TW_TLS_SERVER].inner_limit)
 				v->side[TW_TLS_SERVER].inner_limit = o->record_size_limit;
 			break;
 		default:
-			return fail(v, "EncryptedExtensions carries extension %u, which the "
-				    "verifier does not support", type);
+			return fail(v,
+				    "EncryptedExtensions carries extension %u, which the "
+				    "verifier does not support",
+				    type);
 		}
 	}
 	return TW_OK;
@@ -1133,8 +1196,7 @@ static enum tw_code parse_certificate_request(struct verifier *v, struct tls13_r
 	uint16_t type;
 	int sig_algs = 0;
 
-	if (tls13_get_vec(&r, 1, 0, 255, &ctx) || tls13_get_vec(&r, 2, 2, 0xffff, &exts) ||
-	    r.len)
+	if (tls13_get_vec(&r, 1, 0, 255, &ctx) || tls13_get_vec(&r, 2, 2, 0xffff, &exts) || r.len)
 		return fail(v, "CertificateRequest is malformed");
 	if (ctx.len)
 		return fail(v, "CertificateRequest in the handshake has a non-empty context");
@@ -1164,8 +1226,7 @@ static enum tw_code parse_certificate(struct verifier *v, const struct offer *o,
 	size_t n = 0;
 	X509 *x;
 
-	if (tls13_get_vec(&r, 1, 0, 255, &ctx) || tls13_get_vec(&r, 3, 0, 0xffffff, &list) ||
-	    r.len)
+	if (tls13_get_vec(&r, 1, 0, 255, &ctx) || tls13_get_vec(&r, 3, 0, 0xffffff, &list) || r.len)
 		return fail(v, "%s Certificate is malformed", from_server ? "server" : "client");
 	if (!from_server) {
 		if (ctx.len != v->cr_context_len ||
@@ -1173,7 +1234,7 @@ static enum tw_code parse_certificate(struct verifier *v, const struct offer *o,
 			return fail(v, "client Certificate context differs from the request's");
 		if (list.len)
 			return fail(v, "the client authenticated with a certificate, which the "
-				    "verifier does not support");
+				       "verifier does not support");
 		return TW_OK;
 	}
 	if (ctx.len)
@@ -1186,15 +1247,17 @@ static enum tw_code parse_certificate(struct verifier *v, const struct offer *o,
 		    tls13_get_vec(&list, 2, 0, 0xffff, &exts))
 			return fail(v, "server Certificate entry %zu is malformed", n);
 		while (exts.len) {
-			if (tls13_get_u16(&exts, &type) ||
-			    tls13_get_vec(&exts, 2, 0, 0xffff, &ext))
-				return fail(v, "server Certificate entry %zu extensions are "
-					    "malformed", n);
+			if (tls13_get_u16(&exts, &type) || tls13_get_vec(&exts, 2, 0, 0xffff, &ext))
+				return fail(v,
+					    "server Certificate entry %zu extensions are "
+					    "malformed",
+					    n);
 			/* 4.4.2.1: OCSP and SCT answers, only if asked for */
-			if ((type != EXT_STATUS_REQUEST && type != EXT_SCT) ||
-			    !seen(o->seen, type))
-				return fail(v, "server Certificate entry %zu carries extension %u, "
-					    "which is not allowed there", n, type);
+			if ((type != EXT_STATUS_REQUEST && type != EXT_SCT) || !seen(o->seen, type))
+				return fail(v,
+					    "server Certificate entry %zu carries extension %u, "
+					    "which is not allowed there",
+					    n, type);
 		}
 		der = data.p;
 		x = d2i_X509(NULL, &der, (long)data.len);
@@ -1274,10 +1337,13 @@ static enum tw_code check_server_identity(struct verifier *v)
 		else
 			ok = X509_check_host(v->leaf, p->host, 0,
 					     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
-					     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL);
+						     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT,
+					     NULL);
 		if (ok != 1)
-			rc = fail(v, "host name mismatch: the server certificate is not valid for "
-				  "%s", p->host);
+			rc = fail(v,
+				  "host name mismatch: the server certificate is not valid for "
+				  "%s",
+				  p->host);
 	}
 out:
 	X509_STORE_CTX_free(ctx);
@@ -1289,30 +1355,25 @@ out:
 
 struct sig_scheme {
 	uint16_t id;
-	const char *digest;	/* NULL for EdDSA */
-	const char *key_type;	/* OpenSSL key type name */
-	const char *curve;	/* ECDSA: the curve the scheme names */
+	const char *digest;   /* NULL for EdDSA */
+	const char *key_type; /* OpenSSL key type name */
+	const char *curve;    /* ECDSA: the curve the scheme names */
 	int pss;
 };
 
 /* 4.2.3: the schemes TLS 1.3 allows in CertificateVerify */
 static const struct sig_scheme sig_schemes[] = {
-	{ 0x0403, "SHA256", "EC", "prime256v1", 0 },
-	{ 0x0503, "SHA384", "EC", "secp384r1", 0 },
-	{ 0x0603, "SHA512", "EC", "secp521r1", 0 },
-	{ 0x0804, "SHA256", "RSA", NULL, 1 },
-	{ 0x0805, "SHA384", "RSA", NULL, 1 },
-	{ 0x0806, "SHA512", "RSA", NULL, 1 },
-	{ 0x0807, NULL, "ED25519", NULL, 0 },
-	{ 0x0808, NULL, "ED448", NULL, 0 },
-	{ 0x0809, "SHA256", "RSA-PSS", NULL, 1 },
-	{ 0x080a, "SHA384", "RSA-PSS", NULL, 1 },
-	{ 0x080b, "SHA512", "RSA-PSS", NULL, 1 },
+	{0x0403, "SHA256", "EC", "prime256v1", 0}, {0x0503, "SHA384", "EC", "secp384r1", 0},
+	{0x0603, "SHA512", "EC", "secp521r1", 0},  {0x0804, "SHA256", "RSA", NULL, 1},
+	{0x0805, "SHA384", "RSA", NULL, 1},	   {0x0806, "SHA512", "RSA", NULL, 1},
+	{0x0807, NULL, "ED25519", NULL, 0},	   {0x0808, NULL, "ED448", NULL, 0},
+	{0x0809, "SHA256", "RSA-PSS", NULL, 1},	   {0x080a, "SHA384", "RSA-PSS", NULL, 1},
+	{0x080b, "SHA512", "RSA-PSS", NULL, 1},
 };
 
 static enum tw_code verify_signature(struct verifier *v, const struct sig_scheme *ss,
-				     const uint8_t *content, size_t content_len,
-				     const uint8_t *sig, size_t sig_len)
+				     const uint8_t *content, size_t content_len, const uint8_t *sig,
+				     size_t sig_len)
 {
 	EVP_PKEY *pkey = X509_get0_pubkey(v->leaf);
 	EVP_MD_CTX *mctx = NULL;
@@ -1321,12 +1382,16 @@ static enum tw_code verify_signature(struct verifier *v, const struct sig_scheme
 	enum tw_code rc;
 
 	if (!pkey || !EVP_PKEY_is_a(pkey, ss->key_type))
-		return fail(v, "CertificateVerify scheme 0x%04x does not match the certificate "
-			    "key", ss->id);
+		return fail(v,
+			    "CertificateVerify scheme 0x%04x does not match the certificate "
+			    "key",
+			    ss->id);
 	if (ss->curve && (EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), NULL) != 1 ||
 			  strcmp(curve, ss->curve)))
-		return fail(v, "CertificateVerify scheme 0x%04x names another curve than the "
-			    "certificate key's", ss->id);
+		return fail(v,
+			    "CertificateVerify scheme 0x%04x names another curve than the "
+			    "certificate key's",
+			    ss->id);
 	mctx = EVP_MD_CTX_new();
 	if (!mctx)
 		return nomem(v, "signature check");
@@ -1334,8 +1399,10 @@ static enum tw_code verify_signature(struct verifier *v, const struct sig_scheme
 	    (ss->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 			 EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
 			 EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, ss->digest, NULL) != 1))) {
-		rc = fail(v, "CertificateVerify scheme 0x%04x cannot be used with the "
-			  "certificate key", ss->id);
+		rc = fail(v,
+			  "CertificateVerify scheme 0x%04x cannot be used with the "
+			  "certificate key",
+			  ss->id);
 		goto out;
 	}
 	if (EVP_DigestVerify(mctx, sig, sig_len, content, content_len) != 1)
@@ -1364,11 +1431,15 @@ static enum tw_code check_certificate_verify(struct verifier *v, const struct of
 		if (sig_schemes[i].id == scheme)
 			ss = &sig_schemes[i];
 	if (!ss)
-		return fail(v, "CertificateVerify uses signature scheme 0x%04x, which TLS 1.3 or "
-			    "the verifier does not allow", scheme);
+		return fail(v,
+			    "CertificateVerify uses signature scheme 0x%04x, which TLS 1.3 or "
+			    "the verifier does not allow",
+			    scheme);
 	if (!list_has_u16(o->sig_algs, scheme))
-		return fail(v, "CertificateVerify uses signature scheme 0x%04x, which the client "
-			    "did not offer", scheme);
+		return fail(v,
+			    "CertificateVerify uses signature scheme 0x%04x, which the client "
+			    "did not offer",
+			    scheme);
 	v->s->sig_scheme = scheme;
 
 	/* 64 spaces, the context string, a zero byte, Transcript-Hash(CH..Certificate) */
@@ -1426,8 +1497,8 @@ static enum tw_code client_hello(struct verifier *v, int which)
 static enum tw_code hash_hello(struct verifier *v, int which)
 {
 	const struct offer *o = &v->offer[which];
-	uint8_t hdr[4] = { TW_TLS_HS_CLIENT_HELLO, (uint8_t)(o->len >> 16),
-			   (uint8_t)(o->len >> 8), (uint8_t)o->len };
+	uint8_t hdr[4] = {TW_TLS_HS_CLIENT_HELLO, (uint8_t)(o->len >> 16), (uint8_t)(o->len >> 8),
+			  (uint8_t)o->len};
 	enum tw_code rc;
 
 	rc = transcript_add(v, hdr, 4);
@@ -1438,8 +1509,8 @@ static enum tw_code hash_hello(struct verifier *v, int which)
 static enum tw_code hash_first_hello_replaced(struct verifier *v)
 {
 	const struct offer *o = &v->offer[0];
-	uint8_t hdr[4] = { TW_TLS_HS_CLIENT_HELLO, (uint8_t)(o->len >> 16),
-			   (uint8_t)(o->len >> 8), (uint8_t)o->len };
+	uint8_t hdr[4] = {TW_TLS_HS_CLIENT_HELLO, (uint8_t)(o->len >> 16), (uint8_t)(o->len >> 8),
+			  (uint8_t)o->len};
 	uint8_t mh[4 + TW_TLS_MAX_HASH];
 	size_t hl = v->suite->hash_len;
 
@@ -1524,7 +1595,7 @@ static enum tw_code hellos(struct verifier *v)
 			return fail(v, "the server sent a second HelloRetryRequest");
 		if (sh.suite != hrr.suite)
 			return fail(v, "ServerHello cipher suite differs from the "
-				    "HelloRetryRequest's");
+				       "HelloRetryRequest's");
 	} else {
 		rc = hash_hello(v, 0);
 		if (rc)
@@ -1665,8 +1736,7 @@ static enum tw_code client_flight(struct verifier *v)
 	rc = transcript_hash(v, h);
 	if (rc)
 		return rc;
-	if (tls13_derive_secret(&v->kdf, k->master_secret, "res master", h,
-				k->resumption_master))
+	if (tls13_derive_secret(&v->kdf, k->master_secret, "res master", h, k->resumption_master))
 		return crypto_fail(v, "resumption master secret");
 	return switch_to_application(v, c, k->client_application_traffic_0);
 }
@@ -1857,8 +1927,9 @@ enum tw_code tw_tls13_verify(const struct tw_tls_params *p, struct tw_tls_sessio
 	if (rc)
 		return rc;
 	if (!out)
-		return tw_status_set(st, TW_E_USAGE, "TLS verification needs somewhere to put "
-				  "the session");
+		return tw_status_set(st, TW_E_USAGE,
+				     "TLS verification needs somewhere to put "
+				     "the session");
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return tw_status_set(st, TW_E_NOMEM, "out of memory (verifier)");
@@ -1903,8 +1974,8 @@ enum tw_code tw_tls13_verify(const struct tw_tls_params *p, struct tw_tls_sessio
 enum tw_code tls13_fuzz_message(unsigned int type, const uint8_t *body, size_t len,
 				struct tw_status *st)
 {
-	struct tw_tls_params p = { .flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST };
-	struct tls13_reader r = { body, len };
+	struct tw_tls_params p = {.flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST};
+	struct tls13_reader r = {body, len};
 	struct server_hello sh;
 	struct message m;
 	struct verifier *v;

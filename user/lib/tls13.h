@@ -13,19 +13,19 @@
 #include <tlswitness/status.h>
 #include <tlswitness/tls13.h>
 
-#define TLS13_MAX_PLAINTEXT	(1u << 14)		/* TLSPlaintext.length, 5.1 */
-#define TLS13_MAX_INNER		((1u << 14) + 1)	/* TLSInnerPlaintext, 5.4 */
-#define TLS13_MAX_CIPHERTEXT	((1u << 14) + 256)	/* TLSCiphertext.length, 5.2 */
-#define TLS13_HEADER_LEN	5
-#define TLS13_TAG_LEN		16
-#define TLS13_IV_LEN		12
+#define TLS13_MAX_PLAINTEXT  (1u << 14)		/* TLSPlaintext.length, 5.1 */
+#define TLS13_MAX_INNER	     ((1u << 14) + 1)	/* TLSInnerPlaintext, 5.4 */
+#define TLS13_MAX_CIPHERTEXT ((1u << 14) + 256) /* TLSCiphertext.length, 5.2 */
+#define TLS13_HEADER_LEN     5
+#define TLS13_TAG_LEN	     16
+#define TLS13_IV_LEN	     12
 
 /* A cipher suite of RFC 8446 B.4 that the verifier accepts. */
 struct tls13_suite {
 	uint16_t id;
 	const char *name;
-	const char *digest;	/* OpenSSL name of the HKDF/transcript hash */
-	const char *cipher;	/* OpenSSL name of the AEAD */
+	const char *digest; /* OpenSSL name of the HKDF/transcript hash */
+	const char *cipher; /* OpenSSL name of the AEAD */
 	size_t key_len;
 	size_t hash_len;
 };
@@ -73,16 +73,15 @@ struct tls13_aead {
 int tls13_aead_init(struct tls13_aead *a, const struct tls13_suite *suite);
 void tls13_aead_free(struct tls13_aead *a);
 /* Derive [sender]_write_key and _iv from @secret (7.3) and reset seq to 0. */
-int tls13_aead_set_secret(struct tls13_aead *a, const struct tls13_kdf *kdf,
-			  const uint8_t *secret);
+int tls13_aead_set_secret(struct tls13_aead *a, const struct tls13_kdf *kdf, const uint8_t *secret);
 /*
  * Open one TLSCiphertext: @header is its 5 bytes (the additional data),
  * @frag its encrypted_record of @len bytes.  Writes len - 16 bytes of
  * TLSInnerPlaintext to @out and advances seq.  Returns 0, or -1 when the
  * tag does not verify.
  */
-int tls13_aead_open(struct tls13_aead *a, const uint8_t *header, const uint8_t *frag,
-		    size_t len, uint8_t *out);
+int tls13_aead_open(struct tls13_aead *a, const uint8_t *header, const uint8_t *frag, size_t len,
+		    uint8_t *out);
 
 /* A bounds-checked reader: every get fails rather than read past the end. */
 struct tls13_reader {

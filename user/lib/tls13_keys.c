@@ -12,10 +12,10 @@
 
 /* B.4: the suites the verifier accepts; TLS_AES_128_CCM* are not among them. */
 static const struct tls13_suite suites[] = {
-	{ TW_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256", "SHA256", "AES-128-GCM", 16, 32 },
-	{ TW_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384", "SHA384", "AES-256-GCM", 32, 48 },
-	{ TW_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256", "SHA256",
-	  "ChaCha20-Poly1305", 32, 32 },
+	{TW_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256", "SHA256", "AES-128-GCM", 16, 32},
+	{TW_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384", "SHA384", "AES-256-GCM", 32, 48},
+	{TW_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256", "SHA256",
+	 "ChaCha20-Poly1305", 32, 32},
 };
 
 const struct tls13_suite *tls13_suite_find(uint16_t id)
@@ -70,8 +70,8 @@ static int hkdf(const struct tls13_kdf *kdf, int mode, const uint8_t *key, size_
 	if (!ctx)
 		return -1;
 	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						(char *)kdf->suite->digest, 0);
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)kdf->suite->digest,
+						0);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
 	if (salt)
 		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
@@ -123,8 +123,8 @@ int tls13_expand_label(const struct tls13_kdf *kdf, const uint8_t *secret, const
 	if (context_len)
 		memcpy(info + n, context, context_len);
 	n += context_len;
-	return hkdf(kdf, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, kdf->suite->hash_len, NULL, 0,
-		    info, n, out, out_len);
+	return hkdf(kdf, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, kdf->suite->hash_len, NULL, 0, info,
+		    n, out, out_len);
 }
 
 int tls13_derive_secret(const struct tls13_kdf *kdf, const uint8_t *secret, const char *label,
@@ -189,8 +189,7 @@ void tls13_aead_free(struct tls13_aead *a)
 }
 
 /* 7.3: [sender]_write_key and [sender]_write_iv from the traffic secret. */
-int tls13_aead_set_secret(struct tls13_aead *a, const struct tls13_kdf *kdf,
-			  const uint8_t *secret)
+int tls13_aead_set_secret(struct tls13_aead *a, const struct tls13_kdf *kdf, const uint8_t *secret)
 {
 	size_t key_len = kdf->suite->key_len;
 
@@ -206,8 +205,8 @@ int tls13_aead_set_secret(struct tls13_aead *a, const struct tls13_kdf *kdf,
 	return 0;
 }
 
-int tls13_aead_open(struct tls13_aead *a, const uint8_t *header, const uint8_t *frag,
-		    size_t len, uint8_t *out)
+int tls13_aead_open(struct tls13_aead *a, const uint8_t *header, const uint8_t *frag, size_t len,
+		    uint8_t *out)
 {
 	uint8_t nonce[TLS13_IV_LEN], tag[TLS13_TAG_LEN];
 	size_t ct_len;

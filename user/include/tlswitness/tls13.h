@@ -27,83 +27,83 @@ enum tw_tls_dir {
 };
 
 /* ContentType (RFC 8446 5.1) */
-#define TW_TLS_CT_CHANGE_CIPHER_SPEC	20
-#define TW_TLS_CT_ALERT			21
-#define TW_TLS_CT_HANDSHAKE		22
-#define TW_TLS_CT_APPLICATION_DATA	23
+#define TW_TLS_CT_CHANGE_CIPHER_SPEC 20
+#define TW_TLS_CT_ALERT		     21
+#define TW_TLS_CT_HANDSHAKE	     22
+#define TW_TLS_CT_APPLICATION_DATA   23
 
 /* HandshakeType (RFC 8446 4) */
-#define TW_TLS_HS_CLIENT_HELLO		1
-#define TW_TLS_HS_SERVER_HELLO		2
-#define TW_TLS_HS_NEW_SESSION_TICKET	4
-#define TW_TLS_HS_ENCRYPTED_EXTENSIONS	8
-#define TW_TLS_HS_CERTIFICATE		11
-#define TW_TLS_HS_CERTIFICATE_REQUEST	13
-#define TW_TLS_HS_CERTIFICATE_VERIFY	15
-#define TW_TLS_HS_FINISHED		20
-#define TW_TLS_HS_KEY_UPDATE		24
+#define TW_TLS_HS_CLIENT_HELLO	       1
+#define TW_TLS_HS_SERVER_HELLO	       2
+#define TW_TLS_HS_NEW_SESSION_TICKET   4
+#define TW_TLS_HS_ENCRYPTED_EXTENSIONS 8
+#define TW_TLS_HS_CERTIFICATE	       11
+#define TW_TLS_HS_CERTIFICATE_REQUEST  13
+#define TW_TLS_HS_CERTIFICATE_VERIFY   15
+#define TW_TLS_HS_FINISHED	       20
+#define TW_TLS_HS_KEY_UPDATE	       24
 /* A ServerHello that is a HelloRetryRequest is reported with this type. */
-#define TW_TLS_HS_HELLO_RETRY_REQUEST	0x102
+#define TW_TLS_HS_HELLO_RETRY_REQUEST 0x102
 
 /* CipherSuite (RFC 8446 B.4) */
 #define TW_TLS_AES_128_GCM_SHA256	0x1301
 #define TW_TLS_AES_256_GCM_SHA384	0x1302
-#define TW_TLS_CHACHA20_POLY1305_SHA256	0x1303
+#define TW_TLS_CHACHA20_POLY1305_SHA256 0x1303
 
 /* NamedGroup (RFC 8446 4.2.7) */
-#define TW_TLS_GROUP_SECP256R1		0x0017
-#define TW_TLS_GROUP_SECP384R1		0x0018
-#define TW_TLS_GROUP_SECP521R1		0x0019
-#define TW_TLS_GROUP_X25519		0x001d
-#define TW_TLS_GROUP_X448		0x001e
+#define TW_TLS_GROUP_SECP256R1 0x0017
+#define TW_TLS_GROUP_SECP384R1 0x0018
+#define TW_TLS_GROUP_SECP521R1 0x0019
+#define TW_TLS_GROUP_X25519    0x001d
+#define TW_TLS_GROUP_X448      0x001e
 
-#define TW_TLS_MAX_SHARE	133	/* uncompressed P-521 point */
-#define TW_TLS_MAX_HASH		48	/* SHA-384 */
+#define TW_TLS_MAX_SHARE 133 /* uncompressed P-521 point */
+#define TW_TLS_MAX_HASH	 48  /* SHA-384 */
 
 /* How a record was protected (RFC 8446 5.2, 7.3). */
 enum tw_tls_protection {
-	TW_TLS_PLAINTEXT,	/* TLSPlaintext: hellos, compatibility CCS, early alerts */
-	TW_TLS_HANDSHAKE_KEYS,	/* [sender]_handshake_traffic_secret */
-	TW_TLS_APPLICATION_KEYS,	/* [sender]_application_traffic_secret_N */
+	TW_TLS_PLAINTEXT,	 /* TLSPlaintext: hellos, compatibility CCS, early alerts */
+	TW_TLS_HANDSHAKE_KEYS,	 /* [sender]_handshake_traffic_secret */
+	TW_TLS_APPLICATION_KEYS, /* [sender]_application_traffic_secret_N */
 };
 
 /* One record as it appears in its direction's stream. */
 struct tw_tls_record {
 	enum tw_tls_dir dir;
-	size_t index;		/* among this direction's records, from 0 */
-	size_t offset;		/* of the record header in the direction's stream */
-	size_t length;		/* header + fragment */
-	uint8_t type;		/* content type, after decryption for protected records */
+	size_t index;  /* among this direction's records, from 0 */
+	size_t offset; /* of the record header in the direction's stream */
+	size_t length; /* header + fragment */
+	uint8_t type;  /* content type, after decryption for protected records */
 	enum tw_tls_protection protection;
-	unsigned int key_generation;	/* application keys: KeyUpdates before this record */
-	uint64_t seq;		/* AEAD sequence number under its keys */
-	size_t content_len;	/* TLSInnerPlaintext.content (the fragment when plaintext) */
-	size_t padding_len;	/* zero bytes after the inner content type */
-	size_t msg_first;	/* handshake: session->messages[msg_first] ... */
-	size_t msg_count;	/*   ... the messages that have bytes in this record */
-	size_t app_offset;	/* application data: offset of its content in app_data */
-	uint8_t alert_level;	/* alert: level and description */
+	unsigned int key_generation; /* KeyUpdates before it (application keys) */
+	uint64_t seq;		     /* AEAD sequence number under its keys */
+	size_t content_len;	     /* TLSInnerPlaintext.content (the fragment when plaintext) */
+	size_t padding_len;	     /* zero bytes after the inner content type */
+	size_t msg_first;	     /* handshake: session->messages[msg_first] ... */
+	size_t msg_count;	     /*   ... the messages that have bytes in this record */
+	size_t app_offset;	     /* application data: offset of its content in app_data */
+	uint8_t alert_level;	     /* alert: level and description */
 	uint8_t alert_desc;
 };
 
 /* One handshake message, in the order the handshake processed it. */
 struct tw_tls_message {
 	enum tw_tls_dir dir;
-	unsigned int type;	/* HandshakeType, or TW_TLS_HS_HELLO_RETRY_REQUEST */
-	size_t length;		/* body length (without the 4-byte header) */
-	size_t first_record;	/* indices in its direction's records */
+	unsigned int type;   /* HandshakeType, or TW_TLS_HS_HELLO_RETRY_REQUEST */
+	size_t length;	     /* body length (without the 4-byte header) */
+	size_t first_record; /* indices in its direction's records */
 	size_t last_record;
 };
 
 struct tw_tls_direction {
 	struct tw_tls_record *records;
 	size_t nrecords;
-	uint8_t *app_data;	/* decrypted application data, concatenated */
+	uint8_t *app_data; /* decrypted application data, concatenated */
 	size_t app_len;
 	/* Stream offset just past the record that carries this side's Finished. */
 	size_t finished_end;
 	unsigned int key_updates;
-	int close_notify;	/* a close_notify alert ended the direction */
+	int close_notify; /* a close_notify alert ended the direction */
 };
 
 struct tw_tls_cert {
@@ -127,9 +127,9 @@ struct tw_tls_secrets {
 /* What the verified transcript says.  Freed by tw_tls13_session_free(). */
 struct tw_tls_session {
 	uint16_t cipher_suite;
-	uint16_t group;		/* the key exchange group the ServerHello chose */
-	uint16_t sig_scheme;	/* the server's CertificateVerify SignatureScheme */
-	int hello_retry;	/* a HelloRetryRequest happened (RFC 8446 4.1.4) */
+	uint16_t group;	     /* the key exchange group the ServerHello chose */
+	uint16_t sig_scheme; /* the server's CertificateVerify SignatureScheme */
+	int hello_retry;     /* a HelloRetryRequest happened (RFC 8446 4.1.4) */
 	/* The key shares of the chosen group: the ClientHello's (the second
 	 * one after a HelloRetryRequest) and the ServerHello's. */
 	uint8_t client_share[TW_TLS_MAX_SHARE];
@@ -138,31 +138,31 @@ struct tw_tls_session {
 	size_t server_share_len;
 	uint8_t client_random[32];
 	uint8_t server_random[32];
-	char sni[256];		/* server_name host_name of the ClientHello, "" if none */
-	uint8_t alpn[256];	/* the protocol the server selected, alpn_len 0 if none */
+	char sni[256];	   /* server_name host_name of the ClientHello, "" if none */
+	uint8_t alpn[256]; /* the protocol the server selected, alpn_len 0 if none */
 	size_t alpn_len;
-	struct tw_tls_cert *certs;	/* server chain as sent, leaf first */
+	struct tw_tls_cert *certs; /* server chain as sent, leaf first */
 	size_t ncerts;
 	struct tw_tls_message *messages;
 	size_t nmessages;
-	struct tw_tls_direction dir[2];	/* indexed by enum tw_tls_dir */
-	unsigned int tickets;	/* NewSessionTicket messages seen */
+	struct tw_tls_direction dir[2]; /* indexed by enum tw_tls_dir */
+	unsigned int tickets;		/* NewSessionTicket messages seen */
 	struct tw_tls_secrets secrets;
 };
 
 /* tw_tls_params.flags */
-#define TW_TLS_SKIP_CHAIN	0x1	/* tests only: do not verify the chain */
-#define TW_TLS_SKIP_HOST	0x2	/* tests only: do not check the host name */
+#define TW_TLS_SKIP_CHAIN 0x1 /* tests only: do not verify the chain */
+#define TW_TLS_SKIP_HOST  0x2 /* tests only: do not check the host name */
 
 struct tw_tls_params {
-	const uint8_t *stream[2];	/* indexed by enum tw_tls_dir */
+	const uint8_t *stream[2]; /* indexed by enum tw_tls_dir */
 	size_t stream_len[2];
-	const uint8_t *z;		/* ECDHE shared secret (the X coordinate for ECDH) */
+	const uint8_t *z; /* ECDHE shared secret (the X coordinate for ECDH) */
 	size_t z_len;
-	X509_STORE *trust;		/* required unless TW_TLS_SKIP_CHAIN */
-	const char *host;		/* required unless TW_TLS_SKIP_HOST */
-	time_t verify_time;		/* certificate validity time; 0 means now */
-	uint16_t require_group;		/* 0: any; the product demands TW_TLS_GROUP_SECP256R1 */
+	X509_STORE *trust;	/* required unless TW_TLS_SKIP_CHAIN */
+	const char *host;	/* required unless TW_TLS_SKIP_HOST */
+	time_t verify_time;	/* certificate validity time; 0 means now */
+	uint16_t require_group; /* 0: any; the product demands TW_TLS_GROUP_SECP256R1 */
 	unsigned int flags;
 };
 
