@@ -642,9 +642,13 @@ static enum tw_code attempt_once(struct attempt *a, const uint8_t *req, size_t r
 		goto out;
 	}
 
+	/*
+	 * The hold starts when begin returns: opening the TCTI comes first,
+	 * and on the reserved channel the module's window starts at its end.
+	 */
+	rc = tw_window_begin(&a->w, &wo, st);
 	t0 = tw_now_ns();
 	net0 = a->tr.wait_ns;
-	rc = tw_window_begin(&a->w, &wo, st);
 	if (!rc) {
 		a->reserved = tw_window_reserved(a->w);
 		rc = tw_window_setup(a->w, st);

@@ -17,7 +17,7 @@
  * Default quiet time that ends the pull of the server's first flight
  * before ZGen (see Documentation/proof-format.rst, "Committed bytes").
  */
-#define TW_PROVE_SETTLE_US	1000
+#define TW_PROVE_SETTLE_US	500
 #define TW_PROVE_IO_TIMEOUT_MS	10000
 #define TW_PROVE_WINDOW_MS	10000
 #define TW_PROVE_RETRIES	5
@@ -61,7 +61,7 @@ enum tw_prove_stage {
 /* Times of the successful attempt, in ns. */
 struct tw_prove_stats {
 	uint64_t total_ns;	/* the whole attempt, from name resolution to the proof */
-	uint64_t window_ns;	/* window begin to end */
+	uint64_t window_ns;	/* from tw_window_begin returning to tw_window_end returning */
 	uint64_t tpm_ns;	/* inside the TCTI, within the window */
 	uint64_t net_ns;	/* blocked on the socket, within the window */
 	uint64_t settle_ns;	/* part of net_ns spent waiting for the flight to settle */
