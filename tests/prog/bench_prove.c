@@ -40,6 +40,14 @@ static double median_ms(uint64_t *v, int n)
 	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) / 1e6;
 }
 
+/* A short label for the RATIO lines: the URL's last path segment. */
+static const char *label(const char *url)
+{
+	const char *slash = strrchr(url, '/');
+
+	return slash && slash[1] ? slash + 1 : "root";
+}
+
 int main(int argc, char **argv)
 {
 	struct tw_prove_opts o = { .max_retries = -1 };
@@ -131,6 +139,12 @@ int main(int argc, char **argv)
 		       "%zd bytes beyond the records   aim < 4096\n",
 		       proof_bytes, records, record_raw, record_b64,
 		       (ssize_t)proof_bytes - (ssize_t)record_b64);
+		printf("RATIO prove-vs-plain-%s %.2f <=1.2 (attested - plain fetch) / TPM time\n",
+		       label(o.url), (a - p) / t);
+		printf("RATIO prove-window-%s %.2f <=1 window hold / (network + TPM + 1 ms)\n",
+		       label(o.url), w / (nw + t + 1.0));
+		printf("RATIO prove-proof-size-%s %.2f <1 proof bytes beyond the records / 4096\n",
+		       label(o.url), ((double)proof_bytes - (double)record_b64) / 4096);
 	}
 	return 0;
 }
