@@ -34,6 +34,7 @@ struct tw_run {
 	TSS2_TCTI_CONTEXT *tcti;
 	TSS2_SYS_CONTEXT *other;	/* the other TPM user, same connection */
 	enum tw_interfere interfere;
+	int create_and_load;
 	unsigned int interfere_attempts;	/* interfere in this many first attempts */
 	unsigned int retries_logged;
 	uint32_t other_session;	/* the other user's session, for context operations */
@@ -91,8 +92,8 @@ static void tw_other_start_session(struct tw_run *r)
 
 /*
  * What a resource manager does to the other client's session while the
- * window runs: save it, load it back, flush it.  TPM 2.0 Part 1 section
- * 19.6.4 exempts these commands from clearing exclusivity.
+ * window runs: save it, load it back, flush it.  TPM 2.0 Part 1, Session
+ * Audit, exempts these commands from clearing exclusivity.
  */
 static void tw_other_context_ops(struct tw_run *r)
 {
@@ -125,7 +126,8 @@ static EVP_PKEY *tw_peer_new(uint8_t point[65])
 static enum tw_code tw_attempt(void *arg, unsigned int attempt, struct tw_status *st)
 {
 	struct tw_run *r = arg;
-	struct tw_window_opts opts = { .tcti_context = r->tcti };
+	struct tw_window_opts opts = { .tcti_context = r->tcti,
+				       .create_and_load = r->create_and_load };
 	int meddle = attempt <= r->interfere_attempts;
 	struct tw_window *w;
 	enum tw_code code;
@@ -347,6 +349,29 @@ static void tw_test_context_ops(TSS2_TCTI_CONTEXT *tcti)
 	free(r.other);
 }
 
+/* TPM2_Create + TPM2_Load, as on a TPM without TPM2_CreateLoaded. */
+static void tw_test_create_and_load(TSS2_TCTI_CONTEXT *tcti)
+{
+	struct tw_run r = { .tcti = tcti, .create_and_load = 1 };
+	static struct tw_audit_replay rep;
+	struct tw_status st = { 0 };
+	uint8_t z[32];
+	int good, replayed;
+
+	good = tw_run(&r, 1);
+	ok(good, "Create + Load: the sequence runs (%s)", r.st.msg);
+	ok(good && tw_openssl_z(r.peer, r.key_point, z) && !memcmp(z, r.z, 32),
+	   "Create + Load: Z equals OpenSSL ECDH");
+	replayed = good && tw_audit_replay(tw_window_log(r.w), &rep, &st) == TW_OK;
+	ok(replayed && rep.audited == 5 && !memcmp(rep.key_point, r.key_point, 65) &&
+		   tw_exclusive(&rep) &&
+		   !memcmp(rep.digest, rep.attest_info.attested.sessionAudit.sessionDigest.buffer,
+			   32),
+	   "Create + Load: replay (5 audited entries) matches the signed digest, exclusive "
+	   "(%s)", replayed ? "" : st.msg);
+	tw_run_free(&r);
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf = getenv("TW_TCTI");
@@ -361,6 +386,7 @@ int main(int argc, char **argv)
 	tw_test_interference(tcti, TW_GETRANDOM_BEFORE_ZGEN, "before ZGen");
 	tw_test_interference(tcti, TW_GETRANDOM_BEFORE_ATTEST, "before the attestation");
 	tw_test_context_ops(tcti);
+	tw_test_create_and_load(tcti);
 	Tss2_TctiLdr_Finalize(&tcti);
 	return tap_done();
 }

@@ -112,7 +112,7 @@ enum tw_code tw_ak_check_template(const uint8_t *pub, size_t len, struct tw_stat
 	return TW_OK;
 }
 
-/* TPM 2.0 Part 2 section 11.3.4: TPMS_SIGNATURE_ECDSA is (hash, r, s); OpenSSL wants DER. */
+/* TPM 2.0 Part 2, TPMS_SIGNATURE_ECDSA is (hash, r, s); OpenSSL wants DER. */
 static enum tw_code tw_ecdsa_der(const uint8_t *sig, size_t len, uint8_t *der, size_t *der_len,
 				 struct tw_status *st)
 {

@@ -5,12 +5,12 @@
  * needs, accepting only the shape of the proving sequence
  * (Documentation/audit-log.rst).
  *
- * TPM 2.0 Part 1 section 19.6.4 (session audit): each command run with
+ * TPM 2.0 Part 1, Session Audit: each command run with
  * the audit session extends digest = H(digest || cpHash || rpHash); the
  * command carrying auditReset starts from zeros and is extended itself.
- * Part 1 section 18.7: cpHash = H(commandCode || names || parameters),
+ * Part 1, cpHash and rpHash: cpHash = H(commandCode || names || parameters),
  * rpHash = H(responseCode || commandCode || response parameters).
- * Part 1 section 16 (names): an object's name is nameAlg || H(publicArea);
+ * Part 1, Names: an object's name is nameAlg || H(publicArea);
  * a permanent or session handle's name is the handle.
  */
 #include <string.h>
@@ -223,7 +223,7 @@ static enum tw_code tw_sessions(struct tw_replay_state *s, const struct tw_auth 
 	return TW_OK;
 }
 
-/* Part 1 section 19.8.6: a password session answers with continueSession and nothing else. */
+/* Part 1, Password Authorizations: a password session answers with continueSession and nothing else. */
 static enum tw_code tw_pw_responses(struct tw_replay_state *s)
 {
 	unsigned int i;
@@ -545,7 +545,7 @@ static enum tw_code tw_zgen(struct tw_replay_state *s, const struct tw_auth *aud
 /*
  * What the unaudited GetSessionAuditDigest asked for must be what the
  * signed TPMS_ATTEST says: its qualifyingData as extraData, the AK's
- * qualified name (Part 1 section 16: H(hierarchy || name) for a
+ * qualified name (Part 1, Names: H(hierarchy || name) for a
  * primary) as qualifiedSigner, and the AK's own scheme.
  */
 static enum tw_code tw_attest_command(struct tw_replay_state *s, const struct tw_object *ak)
@@ -693,7 +693,7 @@ static enum tw_code tw_step(struct tw_replay_state *s, const struct tw_auth *aud
 }
 
 /*
- * Part 1 section 18.4: a command that failed ran nothing and extends no
+ * Part 1, Response Structure: a command that failed ran nothing and extends no
  * digest.  The log may hold the failures the sequence itself handles:
  * the TPM's requests to send a command again, and CreateLoaded refused
  * by a TPM that lacks it, before the reset.
@@ -711,7 +711,7 @@ static enum tw_code tw_failed(struct tw_replay_state *s)
 }
 
 /*
- * Extend the digest with one audited entry (Part 1 section 19.6.4) and
+ * Extend the digest with one audited entry (Part 1, Session Audit) and
  * check the audit session's HMACs (Part 1 section 19.6.5).  The session
  * is unbound and unsalted and authorizes nothing, so its HMAC key is
  * empty: anyone can compute these HMACs, and they prove nothing to a

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Object templates (TPM 2.0 Part 2 section 12.2.4, TPMT_PUBLIC).  Every
+ * Object templates (TPM 2.0 Part 2, TPMT_PUBLIC).  Every
  * object is ECC P-256 with SHA-256 as its name algorithm, an empty
  * authPolicy and an empty unique field.
  */

@@ -2,7 +2,8 @@
 /*
  * TPM 2.0 command and response framing, names and the hashes of session
  * audit.  Every read goes through tss2-mu, which checks bounds; the
- * parsers here add the structure rules of TPM 2.0 Part 1 section 18.
+ * parsers here add the structure rules of TPM 2.0 Part 1, Command/Response
+ * Structure.
  */
 #include <pthread.h>
 #include <string.h>
@@ -64,7 +65,7 @@ static int tw_take_2b(const uint8_t *buf, size_t len, size_t *off, const uint8_t
 	return 0;
 }
 
-/* One authorization entry (Part 1 section 18.7): handle only on the command side. */
+/* One authorization entry (Part 1, Authorization Area): handle only on the command side. */
 static int tw_take_auth(const uint8_t *buf, size_t len, size_t *off, int with_handle,
 			struct tw_auth *a)
 {
@@ -149,7 +150,7 @@ enum tw_code tw_rsp_parse(const uint8_t *buf, size_t len, const struct tw_cmd_vi
 		return tw_status_set(st, TW_E_PROOF, "%s: response size field %u but %zu bytes",
 				     name, size, len);
 	if (v->rc != TPM2_RC_SUCCESS) {
-		/* Part 1 section 18.4: an error response is the header alone. */
+		/* Part 1, Response Structure: an error response is the header alone. */
 		if (v->tag != TPM2_ST_NO_SESSIONS || len != off)
 			return tw_status_set(st, TW_E_PROOF, "%s: malformed error response", name);
 		return TW_OK;

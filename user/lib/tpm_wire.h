@@ -2,9 +2,8 @@
 /*
  * Internal: TPM 2.0 command and response framing shared by the window
  * (which builds commands) and the audit replay (which parses them).
- * TPM 2.0 Part 1 section 18 (Command/Response structure) and Part 3
- * section 4 (command layout: header, handles, authorization area,
- * parameters).
+ * TPM 2.0 Part 1, Command/Response Structure, and Part 3's command
+ * layout: header, handles, authorization area, parameters.
  */
 #ifndef TW_TPM_WIRE_H
 #define TW_TPM_WIRE_H
@@ -28,7 +27,7 @@ struct tw_cc_info {
 	uint8_t rsp_handles;	/* handles in the response's handle area */
 };
 
-/* One authorization-area entry of a command or response (Part 1 section 18.7). */
+/* One authorization-area entry of a command or response (Part 1, Authorization Area). */
 struct tw_auth {
 	uint32_t handle;	/* command side only */
 	const uint8_t *nonce;
@@ -84,7 +83,7 @@ void tw_name_of_handle(struct tw_name *n, uint32_t handle);
 int tw_name_of_public(struct tw_name *n, EVP_MD_CTX *md, const uint8_t *pub, size_t len);
 
 /*
- * Part 1 section 18.7 (cpHash and rpHash), SHA-256:
+ * Part 1, cpHash and rpHash, with SHA-256:
  *   cpHash = H(commandCode || names || parameters)
  *   rpHash = H(responseCode || commandCode || parameters)
  */
@@ -92,7 +91,7 @@ int tw_cp_hash(EVP_MD_CTX *md, uint32_t cc, const struct tw_name *names, unsigne
 	       const uint8_t *params, size_t len, uint8_t out[32]);
 int tw_rp_hash(EVP_MD_CTX *md, uint32_t rc, uint32_t cc, const uint8_t *params, size_t len,
 	       uint8_t out[32]);
-/* Part 1 section 19.6.4 (session audit): digest = H(digest || cpHash || rpHash). */
+/* Part 1, Session Audit: digest = H(digest || cpHash || rpHash). */
 int tw_audit_extend(EVP_MD_CTX *md, uint8_t digest[32], const uint8_t cp[32],
 		    const uint8_t rp[32]);
 /* SHA-256 for EVP_DigestInit_ex, fetched once per process. */

@@ -5,7 +5,7 @@
  * window: the distro's ESYS spends about a millisecond on every nonce,
  * and its helpers may send unaudited commands that break exclusivity.
  *
- * Sessions (TPM 2.0 Part 1 section 19): one unbound, unsalted HMAC
+ * Sessions (TPM 2.0 Part 1, Authorizations and Acknowledgments): one unbound, unsalted HMAC
  * session with SHA-256, used for audit only.  Its sessionKey is empty and
  * it authorizes no handle, so the HMAC key is empty too.  Handles that
  * need authorization use password sessions (TPM_RS_PW) with empty auth,
@@ -38,6 +38,7 @@ struct tw_window {
 	TSS2_TCTI_CONTEXT *io;	/* the recorder's TCTI */
 	enum tw_state state;
 	EVP_MD_CTX *md;
+	int create_and_load;	/* skip TPM2_CreateLoaded */
 
 	uint32_t session;
 	uint8_t nonce_tpm[sizeof(TPMU_HA)];
@@ -70,6 +71,9 @@ struct tw_call {
 };
 
 #define TW_AUDIT (TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_AUDIT)
+/* Authorization entries as built here: TPMS_AUTH_COMMAND with a 32-byte nonce and HMAC. */
+#define TW_PW_LEN	(4 + 2 + 1 + 2)
+#define TW_AUDIT_LEN	(4 + 2 + TW_NONCE_LEN + 1 + 2 + 32)
 #define TW_RESEND_MAX 8
 
 static enum tw_code tw_call_once(struct tw_window *w, const struct tw_call *c,
@@ -89,8 +93,11 @@ static size_t tw_build(struct tw_window *w, const struct tw_call *c, uint8_t non
 	size_t off = 10, auth_off;
 	unsigned int i;
 	int sessions = c->npw || c->audit;
+	uint16_t tag = sessions ? TPM2_ST_SESSIONS : TPM2_ST_NO_SESSIONS;
 
-	if (10 + 4 * c->nhandles + 4 + 3 * 9 + 70 + c->params_len > sizeof(w->cmd)) {
+	if (c->nhandles > TW_MAX_HANDLES || c->npw + !!c->audit > TW_MAX_SESSIONS ||
+	    10 + 4 * c->nhandles + 4 + TW_PW_LEN * c->npw + (c->audit ? TW_AUDIT_LEN : 0) +
+			    c->params_len > sizeof(w->cmd)) {
 		tw_status_set(st, TW_E_USAGE, "%s: command too large", c->what);
 		return 0;
 	}
@@ -107,7 +114,7 @@ static size_t tw_build(struct tw_window *w, const struct tw_call *c, uint8_t non
 		off += 4;
 		for (i = 0; i < c->npw; i++) {
 			/* TPMS_AUTH_COMMAND: TPM_RS_PW, empty nonce, no attributes, empty auth */
-			static const uint8_t pw[9] = { 0x40, 0x00, 0x00, 0x09, 0, 0, 0, 0, 0 };
+			static const uint8_t pw[TW_PW_LEN] = { 0x40, 0x00, 0x00, 0x09, 0, 0, 0, 0, 0 };
 
 			memcpy(p + off, pw, sizeof(pw));
 			off += sizeof(pw);
@@ -141,8 +148,8 @@ static size_t tw_build(struct tw_window *w, const struct tw_call *c, uint8_t non
 	memcpy(p + off, c->params, c->params_len);
 	off += c->params_len;
 
-	p[0] = TPM2_ST_NO_SESSIONS >> 8;
-	p[1] = sessions ? TPM2_ST_SESSIONS & 0xff : TPM2_ST_NO_SESSIONS & 0xff;
+	p[0] = tag >> 8;
+	p[1] = tag & 0xff;
 	tw_put32(p + 2, off);
 	tw_put32(p + 6, c->cc);
 	return off;
@@ -171,7 +178,7 @@ static enum tw_code tw_check_audit(struct tw_window *w, const struct tw_call *c,
 	return TW_OK;
 }
 
-/* TPM 2.0 Part 2 section 6.6.3: warnings that ask the caller to send the command again. */
+/* TPM 2.0 Part 2, TPM_RC: format-zero warnings that ask the caller to send the command again. */
 static int tw_rc_resend(uint32_t rc)
 {
 	return rc == TPM2_RC_RETRY || rc == TPM2_RC_YIELDED || rc == TPM2_RC_TESTING;
@@ -281,6 +288,7 @@ enum tw_code tw_window_begin(struct tw_window **out, const struct tw_window_opts
 	if (code != TW_OK)
 		goto out_tcti;
 	w->io = tw_recorder_tcti(w->rec);
+	w->create_and_load = opts && opts->create_and_load;
 	code = tw_tcti_window_begin(&w->tcti, opts ? opts->timeout_ms : 0, st);
 	if (code != TW_OK)
 		goto out_rec;
@@ -514,21 +522,27 @@ enum tw_code tw_window_create_key(struct tw_window *w, uint8_t pub[65], struct t
 		return tw_status_set(st, TW_E_USAGE, "create_key: template does not marshal");
 	c.params_len = off;
 
-	/* Part 3 section 12.9; TPM_RC_COMMAND_CODE fails before any session is used. */
-	code = tw_call(w, &c, &rv, st);
-	if (code == TW_E_TPM && st && st->tpm_rc == TPM2_RC_COMMAND_CODE) {
-		code = tw_create_and_load(w, params, off, raw, &len, st);
-		if (code != TW_OK)
-			return code;
-	} else if (code != TW_OK) {
-		return code;
-	} else {
+	/*
+	 * Part 3 section 12.9.  A TPM without CreateLoaded answers
+	 * TPM_RC_COMMAND_CODE before it looks at any session, so nothing was
+	 * reset and Create + Load can take over.
+	 */
+	code = TW_E_TPM;
+	if (!w->create_and_load)
+		code = tw_call(w, &c, &rv, st);
+	if (code == TW_OK) {
 		off = 0;
 		if (tw_param_2b(&rv, &off, &area, &n) || tw_param_2b(&rv, &off, &area, &n))
 			return tw_status_set(st, TW_E_TPM, "CreateLoaded: malformed outPublic");
 		w->key = rv.handle;
 		len = 2 + n;
 		memcpy(raw, area - 2, len);
+	} else if (w->create_and_load || rv.rc == TPM2_RC_COMMAND_CODE) {
+		code = tw_create_and_load(w, params, off, raw, &len, st);
+		if (code != TW_OK)
+			return code;
+	} else {
+		return code;
 	}
 
 	if (tw_name_of_public(&w->key_name, w->md, raw + 2, len - 2) ||

@@ -46,7 +46,7 @@ enum tw_code tw_ak_name(const uint8_t *pub, size_t len, uint8_t name[34], struct
 
 /*
  * tw_ak_qualified_name - the AK's qualified name as TPMS_ATTEST's
- * qualifiedSigner carries it (TPM 2.0 Part 1 section 16): for a primary,
+ * qualifiedSigner carries it (TPM 2.0 Part 1, Names): for a primary,
  * nameAlg || SHA-256(hierarchy handle || name), 34 bytes.
  */
 enum tw_code tw_ak_qualified_name(const uint8_t *pub, size_t len, uint32_t hierarchy,

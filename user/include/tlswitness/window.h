@@ -31,6 +31,8 @@ struct tw_window_opts {
 	 * Tests use it to put another TPM user on the same connection.
 	 */
 	TSS2_TCTI_CONTEXT *tcti_context;
+	/* Make the key with TPM2_Create + TPM2_Load even where TPM2_CreateLoaded exists. */
+	int create_and_load;
 };
 
 /* Open the TPM connection and, on the reserved channel, begin the window. */
