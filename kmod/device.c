@@ -155,7 +155,8 @@ static ssize_t tpmreserve_write(struct file *file, const char __user *ubuf, size
 	spin_unlock(&fp->lock);
 	if (rc)
 		goto out_unlock;
-	wake_up_all(&fp->wq);
+	/* A sync wake-up: the owner sleeps next, so the thread may run here. */
+	__wake_up_sync(&fp->wq, TASK_NORMAL);
 
 	if (!(file->f_flags & O_NONBLOCK)) {
 		rc = wait_event_killable(fp->wq, owner_io_settled(fp, win));

@@ -95,7 +95,8 @@ static u32 window_serve(struct tpmreserve_window *win)
 		if (rc < 0)
 			window_end_locked(win, TPMRESERVE_END_CHIP_ERROR);
 		spin_unlock(&owner->lock);
-		wake_up_all(&owner->wq);
+		/* The thread sleeps next, so the owner may run on this CPU. */
+		__wake_up_sync(&owner->wq, TASK_NORMAL);
 
 		if (rc < 0)
 			return TPMRESERVE_END_CHIP_ERROR;

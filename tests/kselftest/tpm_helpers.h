@@ -314,7 +314,7 @@ static inline int64_t tpm_start_audit_session(int fd, struct audit_session *s)
 		return rsp_code(rsp);
 	s->handle = get32(rsp + TPM_HDR);
 	len = get16(rsp + TPM_HDR + 4);
-	if (len > sizeof(s->nonce_tpm) || TPM_HDR + 6 + len > (size_t)n)
+	if (len > sizeof(s->nonce_tpm) || (size_t)TPM_HDR + 6 + len > (size_t)n)
 		return -EIO;
 	memcpy(s->nonce_tpm, rsp + TPM_HDR + 6, len);
 	s->nonce_tpm_len = len;
