@@ -36,7 +36,15 @@ echo "$out" | sed 's/^/# /'
 ok $? "five windows with the default TPM run on the reserved channel, exclusive"
 
 # Another TPM user hammers the resource manager meanwhile: it waits, the windows stay exclusive.
-(while :; do tpm2_getrandom -T device:/dev/tpmrm0 8 >/dev/null 2>&1; done) &
+# TPM2_GetRandom(8) in a tight loop on one open /dev/tpmrm0.
+python3 -c '
+import os
+fd = os.open("/dev/tpmrm0", os.O_RDWR)
+cmd = bytes.fromhex("80010000000c0000017b0008")
+while True:
+    os.write(fd, cmd)
+    os.read(fd, 4096)
+' &
 hammer_pid=$!
 sleep 0.5
 out=$("$win" tpmreserve --expect-reserved --rounds 10 2>&1)
