@@ -22,6 +22,7 @@ struct load_stats {
 	uint64_t failed;
 	uint64_t last_ns;	/* CLOCK_MONOTONIC of the last completion */
 	uint64_t longest_ns;
+	uint64_t unavailable;	/* hwrng has no TPM source (tpm_crb may disable it) */
 };
 
 struct load {
@@ -65,8 +66,15 @@ static inline void load_child(int out, int hwrng)
 
 	sigaction(SIGTERM, &sa, NULL);
 	fd = open(hwrng ? "/dev/hwrng" : "/dev/tpmrm0", hwrng ? O_RDONLY : O_RDWR);
-	if (fd < 0)
+	if (fd < 0 && !hwrng)
 		st.failed = 1;
+	if (fd < 0 && hwrng)
+		st.unavailable = 1;
+	if (fd >= 0 && hwrng && load_call(fd, hwrng)) {
+		st.unavailable = 1;
+		close(fd);
+		fd = -1;
+	}
 	while (fd >= 0 && !load_stop) {
 		t0 = now_ns();
 		if (load_call(fd, hwrng))

@@ -90,6 +90,10 @@ TEST(exclusive_under_load)
 	usleep(200 * 1000);
 	ASSERT_EQ(0, load_stop_all(&load));
 	for (i = 0; i < load.n; i++) {
+		if (load.st[i].unavailable) {
+			TH_LOG("no TPM behind /dev/hwrng; that load is left out");
+			continue;
+		}
 		EXPECT_EQ(0, load.st[i].failed);
 		EXPECT_LT(t_end, load.st[i].last_ns) TH_LOG("load process %d stalled", i);
 	}
@@ -166,6 +170,8 @@ TEST_F_TIMEOUT(soak, windows, 600)
 	for (i = 0; i < load.n; i++)
 		EXPECT_EQ(0, load.st[i].failed);
 	EXPECT_EQ(base, handles_in_tpm());
+	TH_LOG("load processes completed %llu calls",
+	       (unsigned long long)(load.st[0].done + load.st[1].done));
 }
 
 TEST_HARNESS_MAIN
