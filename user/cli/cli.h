@@ -33,5 +33,6 @@ const char *tw_cli_tcti(const char *opt);
 
 int tw_cli_ak(int argc, char **argv);
 int tw_cli_prove(int argc, char **argv);
+int tw_cli_verify(int argc, char **argv);
 
 #endif

@@ -17,6 +17,9 @@ static const struct tw_subcommand tw_subcommands[] = {
 	{ "prove", "URL [-o FILE] [--tcti CONF] [--nonce HEX] [--ca-file F] [-H 'N: v']... [--data F]",
 	  "fetch URL over TLS 1.3 with the key share in the TPM; body to stdout, proof to FILE",
 	  tw_cli_prove },
+	{ "verify", "PROOF --ak AK [--ca-file F | --ca-path D] [--nonce HEX] [--host NAME] [--json]",
+	  "check a proof offline; report what the TPM vouches for, record by record",
+	  tw_cli_verify },
 };
 
 #define TW_NSUB (sizeof(tw_subcommands) / sizeof(tw_subcommands[0]))

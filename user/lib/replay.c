@@ -59,11 +59,24 @@ struct tw_replay_state {
 	struct tw_status *st;
 };
 
-static enum tw_code tw_reject(struct tw_replay_state *s, const char *why)
+static enum tw_code tw_reject_as(struct tw_replay_state *s, enum tw_audit_fault fault,
+				 const char *why)
 {
 	const char *cc = s->cv.info ? s->cv.info->name : "entry";
 
+	s->out->fault = fault;
 	return tw_status_set(s->st, TW_E_PROOF, "audit log entry %zu (%s): %s", s->i, cc, why);
+}
+
+/* Most rules are about the shape of the proving sequence. */
+static enum tw_code tw_reject(struct tw_replay_state *s, const char *why)
+{
+	return tw_reject_as(s, TW_AUDIT_FAULT_SEQUENCE, why);
+}
+
+static enum tw_code tw_malformed(struct tw_replay_state *s, const char *why)
+{
+	return tw_reject_as(s, TW_AUDIT_FAULT_FRAMING, why);
 }
 
 static struct tw_object *tw_object_find(struct tw_replay_state *s, uint32_t handle)
@@ -253,7 +266,7 @@ static enum tw_code tw_start_session(struct tw_replay_state *s)
 	    Tss2_MU_UINT8_Unmarshal(p, len, &off, &type) ||
 	    Tss2_MU_UINT16_Unmarshal(p, len, &off, &alg) ||
 	    Tss2_MU_UINT16_Unmarshal(p, len, &off, &hash) || off != len)
-		return tw_reject(s, "malformed parameters");
+		return tw_malformed(s, "malformed parameters");
 	if (type != TPM2_SE_HMAC || alg != TPM2_ALG_NULL || hash != TPM2_ALG_SHA256)
 		return tw_reject(s, "session is not an unencrypted SHA-256 HMAC session");
 	if ((s->rv.handle >> 24) != TPM2_HT_HMAC_SESSION || s->nsessions == 4)
@@ -261,7 +274,7 @@ static enum tw_code tw_start_session(struct tw_replay_state *s)
 	off = 0;
 	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len ||
 	    n < 16)
-		return tw_reject(s, "malformed response");
+		return tw_malformed(s, "malformed response");
 	s->sessions[s->nsessions].handle = s->rv.handle;
 	memcpy(s->sessions[s->nsessions].nonce_tpm, b, n);
 	s->sessions[s->nsessions].nonce_len = n;
@@ -292,7 +305,7 @@ static enum tw_code tw_primary_command(struct tw_replay_state *s, const TPM2B_PU
 	inner = off;
 	if (tw_2b(p, end, &off, &b, &n) || off != end ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, end, &inner, &in) || inner != end)
-		return tw_reject(s, "malformed inPublic");
+		return tw_malformed(s, "malformed inPublic");
 	memset(&want.unique, 0, sizeof(want.unique));
 	if (memcmp(&in.publicArea, &want, sizeof(want)))
 		return tw_reject(s, "outPublic is not the template the command sent");
@@ -317,12 +330,13 @@ static enum tw_code tw_primary_creation(struct tw_replay_state *s, uint32_t hier
 	if (tw_2b(p, len, off, &data, &data_n) || tw_2b(p, len, off, &hash, &hash_n) ||
 	    Tss2_MU_UINT16_Unmarshal(p, len, off, &tag) ||
 	    Tss2_MU_UINT32_Unmarshal(p, len, off, &h) || tw_2b(p, len, off, &ticket, &ticket_n))
-		return tw_reject(s, "malformed creation data");
+		return tw_malformed(s, "malformed creation data");
 	if (!EVP_DigestInit_ex(s->md, tw_sha256(), NULL) ||
 	    !EVP_DigestUpdate(s->md, data, data_n) || !EVP_DigestFinal_ex(s->md, digest, &dlen))
 		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
 	if (hash_n != 32 || memcmp(hash, digest, 32))
-		return tw_reject(s, "creationHash is not the hash of creationData");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "creationHash is not the hash of creationData");
 	if (tag != TPM2_ST_CREATION || h != hierarchy || ticket_n == 0)
 		return tw_reject(s, "creationTicket does not belong to the hierarchy");
 	return TW_OK;
@@ -352,9 +366,10 @@ static enum tw_code tw_create_primary(struct tw_replay_state *s)
 	if (code != TW_OK)
 		return code;
 	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
-		return tw_reject(s, "malformed response");
+		return tw_malformed(s, "malformed response");
 	if (!tw_same_name(b, n, &name))
-		return tw_reject(s, "returned name does not match outPublic");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "returned name does not match outPublic");
 	code = tw_add_object(s, hierarchy, &pub, &name);
 	if (code != TW_OK)
 		return code;
@@ -384,7 +399,8 @@ static enum tw_code tw_take_key(struct tw_replay_state *s, const uint8_t *p, siz
 	struct tw_audit_replay *out = s->out;
 
 	if (tw_take_public(s, p, len, off, &out->key_public, name))
-		return tw_reject(s, "key's outPublic is not a SHA-256 ECC P-256 public area");
+		return tw_reject_as(s, TW_AUDIT_FAULT_KEY,
+				    "key's outPublic is not a SHA-256 ECC P-256 public area");
 	tw_point(out->key_point, &out->key_public.publicArea.unique.ecc);
 	return TW_OK;
 }
@@ -402,14 +418,15 @@ static enum tw_code tw_create_loaded(struct tw_replay_state *s)
 	if (code != TW_OK)
 		return code;
 	if (tw_2b(p, len, &off, &b, &n))
-		return tw_reject(s, "malformed outPrivate");
+		return tw_malformed(s, "malformed outPrivate");
 	code = tw_take_key(s, p, len, &off, &name);
 	if (code != TW_OK)
 		return code;
 	if (tw_2b(p, len, &off, &b, &n) || off != len)
-		return tw_reject(s, "malformed name");
+		return tw_malformed(s, "malformed name");
 	if (!tw_same_name(b, n, &name))
-		return tw_reject(s, "returned name does not match outPublic");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "returned name does not match outPublic");
 	code = tw_add_object(s, 0, &s->out->key_public, &name);
 	if (code != TW_OK)
 		return code;
@@ -433,14 +450,15 @@ static enum tw_code tw_create(struct tw_replay_state *s)
 	if (code != TW_OK)
 		return code;
 	if (tw_2b(p, len, &off, &b, &n))
-		return tw_reject(s, "malformed outPrivate");
+		return tw_malformed(s, "malformed outPrivate");
 	pub_off = off;
 	if (tw_take_public(s, p, len, &off, &pub, &name))
-		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 public area");
+		return tw_reject_as(s, TW_AUDIT_FAULT_KEY,
+				    "outPublic is not a SHA-256 ECC P-256 public area");
 	s->created_pub = p + pub_off;
 	s->created_pub_len = off - pub_off;
 	if (tw_skip_creation(p, len, &off) || off != len)
-		return tw_reject(s, "malformed response");
+		return tw_malformed(s, "malformed response");
 	s->out->create_index = s->i;
 	s->phase = TW_PH_LOAD;
 	return TW_OK;
@@ -467,9 +485,10 @@ static enum tw_code tw_load(struct tw_replay_state *s)
 		return code;
 	off = 0;
 	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len)
-		return tw_reject(s, "malformed name");
+		return tw_malformed(s, "malformed name");
 	if (!tw_same_name(b, n, &name))
-		return tw_reject(s, "returned name does not match the loaded public area");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "returned name does not match the loaded public area");
 	code = tw_add_object(s, 0, &s->out->key_public, &name);
 	if (code != TW_OK)
 		return code;
@@ -499,7 +518,7 @@ static enum tw_code tw_commit(struct tw_replay_state *s)
 	if (tw_2b(p, len, &off, &b, &n) || Tss2_MU_UINT16_Unmarshal(p, len, &off, &tag) ||
 	    Tss2_MU_UINT32_Unmarshal(p, len, &off, &hierarchy) ||
 	    tw_2b(p, len, &off, &b, &n) || off != len)
-		return tw_reject(s, "malformed response");
+		return tw_malformed(s, "malformed response");
 	if (out->commit_count == TW_AUDIT_MAX_COMMITS)
 		return tw_reject(s, "too many commits");
 	out->commits[out->commit_count].index = s->i;
@@ -533,9 +552,9 @@ static enum tw_code tw_zgen(struct tw_replay_state *s, const struct tw_auth *aud
 	if (!(audit->attrs & TPMA_SESSION_AUDITEXCLUSIVE))
 		return tw_reject(s, "not run under auditExclusive");
 	if (tw_take_point(s->cv.params, s->cv.params_len, out->zgen_in))
-		return tw_reject(s, "malformed inPoint");
+		return tw_malformed(s, "malformed inPoint");
 	if (tw_take_point(s->rv.params, s->rv.params_len, z))
-		return tw_reject(s, "malformed outPoint");
+		return tw_malformed(s, "malformed outPoint");
 	memcpy(out->z, z + 1, 32);
 	out->zgen_index = s->i;
 	s->phase = TW_PH_ZGEN;
@@ -559,9 +578,10 @@ static enum tw_code tw_attest_command(struct tw_replay_state *s, const struct tw
 
 	if (tw_2b(p, len, &off, &q, &n) || Tss2_MU_UINT16_Unmarshal(p, len, &off, &scheme) ||
 	    off != len || scheme != TPM2_ALG_NULL)
-		return tw_reject(s, "malformed parameters");
+		return tw_malformed(s, "malformed parameters");
 	if (n != a->extraData.size || memcmp(q, a->extraData.buffer, n))
-		return tw_reject(s, "qualifyingData differs from the attestation's extraData");
+		return tw_reject_as(s, TW_AUDIT_FAULT_ATTEST,
+				    "qualifyingData differs from the attestation's extraData");
 	tw_put32(h, TPM2_RH_ENDORSEMENT);
 	qn[0] = 0x00;
 	qn[1] = TPM2_ALG_SHA256;
@@ -570,7 +590,8 @@ static enum tw_code tw_attest_command(struct tw_replay_state *s, const struct tw
 	    !EVP_DigestFinal_ex(s->md, qn + 2, &dlen))
 		return tw_status_set(s->st, TW_E_NOMEM, "audit replay: OpenSSL digest failed");
 	if (a->qualifiedSigner.size != sizeof(qn) || memcmp(a->qualifiedSigner.name, qn, sizeof(qn)))
-		return tw_reject(s, "the attestation's signer is not the AK");
+		return tw_reject_as(s, TW_AUDIT_FAULT_ATTEST,
+				    "the attestation's signer is not the AK");
 	return TW_OK;
 }
 
@@ -589,22 +610,26 @@ static enum tw_code tw_attest(struct tw_replay_state *s)
 	struct tw_object *ak = tw_object_find(s, s->cv.handles[1]);
 
 	if (s->cv.handles[0] != TPM2_RH_ENDORSEMENT || s->cv.handles[2] != out->session)
-		return tw_reject(s, "does not report the audit session to the endorsement hierarchy");
+		return tw_reject_as(
+			s, TW_AUDIT_FAULT_ATTEST,
+			"does not report the audit session to the endorsement hierarchy");
 	if (!ak || ak->hierarchy != TPM2_RH_ENDORSEMENT)
-		return tw_reject(s, "signing key is not the AK made in the log");
+		return tw_reject_as(s, TW_AUDIT_FAULT_ATTEST,
+				    "signing key is not the AK made in the log");
 	if (tw_2b(p, len, &off, &b, &n) || n == 0 || n > sizeof(out->attest))
-		return tw_reject(s, "malformed auditInfo");
+		return tw_malformed(s, "malformed auditInfo");
 	memcpy(out->attest, b, n);
 	out->attest_len = n;
 	memset(&out->attest_info, 0, sizeof(out->attest_info));
 	if (Tss2_MU_TPMS_ATTEST_Unmarshal(out->attest, n, &inner, &out->attest_info) ||
 	    inner != n || out->attest_info.type != TPM2_ST_ATTEST_SESSION_AUDIT)
-		return tw_reject(s, "auditInfo is not a session audit TPMS_ATTEST");
+		return tw_reject_as(s, TW_AUDIT_FAULT_ATTEST,
+				    "auditInfo is not a session audit TPMS_ATTEST");
 	sig_off = off;
 	memset(&out->signature_info, 0, sizeof(out->signature_info));
 	if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, len, &off, &out->signature_info) || off != len ||
 	    off - sig_off > sizeof(out->signature))
-		return tw_reject(s, "malformed signature");
+		return tw_malformed(s, "malformed signature");
 	memcpy(out->signature, p + sig_off, off - sig_off);
 	out->signature_len = off - sig_off;
 	code = tw_attest_command(s, ak);
@@ -626,9 +651,11 @@ static enum tw_code tw_check_attested(struct tw_replay_state *s)
 	const TPMS_SESSION_AUDIT_INFO *a = &s->out->attest_info.attested.sessionAudit;
 
 	if (a->sessionDigest.size != 32 ||
-	    memcmp(a->sessionDigest.buffer, s->out->digest_at_attest, 32))
+	    memcmp(a->sessionDigest.buffer, s->out->digest_at_attest, 32)) {
+		s->out->fault = TW_AUDIT_FAULT_DIGEST;
 		return tw_status_set(s->st, TW_E_PROOF,
 				     "the attested session digest differs from the replayed one");
+	}
 	return TW_OK;
 }
 
@@ -640,7 +667,7 @@ static enum tw_code tw_flush(struct tw_replay_state *s)
 
 	if (Tss2_MU_UINT32_Unmarshal(s->cv.params, s->cv.params_len, &off, &h) ||
 	    off != s->cv.params_len || s->rv.params_len != 0)
-		return tw_reject(s, "malformed");
+		return tw_malformed(s, "malformed");
 	if (s->phase != TW_PH_SETUP && s->phase != TW_PH_ATTESTED)
 		return tw_reject(s, "flushes inside the audited sequence");
 	if (!tw_object_find(s, h) && !tw_session_find(s, h))
@@ -738,13 +765,15 @@ static enum tw_code tw_extend(struct tw_replay_state *s, const struct tw_auth *a
 		    s->sessions[k].nonce_tpm, s->sessions[k].nonce_len, &audit->attrs, 1, hmac))
 		goto out_crypto;
 	if (audit->hmac_len != 32 || CRYPTO_memcmp(hmac, audit->hmac, 32))
-		return tw_reject(s, "command HMAC of the audit session does not match");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "command HMAC of the audit session does not match");
 	if (ra->nonce_len < 16 ||
 	    tw_hmac(s->md, NULL, 0, rp, 32, ra->nonce, ra->nonce_len, audit->nonce,
 		    audit->nonce_len, &ra->attrs, 1, hmac))
-		return tw_reject(s, "malformed audit session response");
+		return tw_malformed(s, "malformed audit session response");
 	if (ra->hmac_len != 32 || CRYPTO_memcmp(hmac, ra->hmac, 32))
-		return tw_reject(s, "response HMAC of the audit session does not match");
+		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
+				    "response HMAC of the audit session does not match");
 	memcpy(s->sessions[k].nonce_tpm, ra->nonce, ra->nonce_len);
 	s->sessions[k].nonce_len = ra->nonce_len;
 
@@ -766,12 +795,20 @@ static enum tw_code tw_replay_entry(struct tw_replay_state *s)
 	enum tw_code code;
 
 	if (!e->cmd || !e->rsp)
-		return tw_reject(s, "missing bytes");
+		return tw_malformed(s, "missing bytes");
 	code = tw_cmd_parse(e->cmd, e->cmd_len, &s->cv, &why);
+	/* A well-framed command that the sequence never sends breaks its shape. */
+	if (code != TW_OK && e->cmd_len >= 10 && tw_get32(e->cmd + 2) == e->cmd_len &&
+	    !tw_cc_lookup(tw_get32(e->cmd + 6))) {
+		out->fault = TW_AUDIT_FAULT_SEQUENCE;
+		return tw_status_set(s->st, TW_E_PROOF, "audit log entry %zu: %s", s->i, why.msg);
+	}
 	if (code == TW_OK)
 		code = tw_rsp_parse(e->rsp, e->rsp_len, &s->cv, &s->rv, &why);
-	if (code != TW_OK)
+	if (code != TW_OK) {
+		out->fault = TW_AUDIT_FAULT_FRAMING;
 		return tw_status_set(s->st, TW_E_PROOF, "audit log entry %zu: %s", s->i, why.msg);
+	}
 	code = tw_sessions(s, &audit);
 	if (code != TW_OK)
 		return code;
@@ -827,6 +864,8 @@ enum tw_code tw_audit_replay(const struct tw_audit_log *log, struct tw_audit_rep
 
 	for (s.i = 0; s.i < log->count && code == TW_OK; s.i++)
 		code = tw_replay_entry(&s);
+	if (code == TW_OK && (s.phase == TW_PH_SETUP || s.phase == TW_PH_LOAD))
+		out->fault = TW_AUDIT_FAULT_SEQUENCE;
 	if (code == TW_OK && s.phase == TW_PH_SETUP)
 		code = tw_status_set(st, TW_E_PROOF, "audit log has no auditReset command");
 	if (code == TW_OK && s.phase == TW_PH_LOAD)

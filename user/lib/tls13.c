@@ -1615,6 +1615,11 @@ static enum tw_code hellos(struct verifier *v)
 	rc = check_key_shares(v, &sh);
 	if (rc)
 		return rc;
+	if (v->p->on_key_shares) {
+		rc = v->p->on_key_shares(v->p->arg, v->s, v->st);
+		if (rc)
+			return rc;
+	}
 	rc = transcript_add(v, m.raw, m.raw_len);
 	if (rc)
 		return rc;

@@ -39,8 +39,23 @@ struct tw_audit_commit {
 	int after_zgen;		/* 1 when it came after ECDH_ZGen */
 };
 
+/*
+ * Which kind of rule a rejected log broke, so that a verifier can name the
+ * check: set by tw_audit_replay() on every TW_E_PROOF it returns.
+ */
+enum tw_audit_fault {
+	TW_AUDIT_FAULT_NONE = 0,
+	TW_AUDIT_FAULT_FRAMING,		/* a buffer or parameter is malformed */
+	TW_AUDIT_FAULT_CHAIN,		/* an HMAC, a name or a creation hash does not match */
+	TW_AUDIT_FAULT_SEQUENCE,	/* a command out of the proving sequence's shape */
+	TW_AUDIT_FAULT_KEY,		/* the created key is not a SHA-256 ECC P-256 object */
+	TW_AUDIT_FAULT_ATTEST,		/* the attestation does not fit its command or AK */
+	TW_AUDIT_FAULT_DIGEST,		/* the attested digest is not the replayed one */
+};
+
 /* What the replay learned from the log; filled by tw_audit_replay(). */
 struct tw_audit_replay {
+	enum tw_audit_fault fault;	/* why the log was rejected; NONE on success */
 	uint8_t digest[32];	/* SHA-256 session audit digest after the last audited entry */
 	size_t reset_index;	/* log index of the auditReset command */
 	size_t audited;		/* number of audited entries */

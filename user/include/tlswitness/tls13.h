@@ -164,6 +164,14 @@ struct tw_tls_params {
 	time_t verify_time;	/* certificate validity time; 0 means now */
 	uint16_t require_group; /* 0: any; the product demands TW_TLS_GROUP_SECP256R1 */
 	unsigned int flags;
+	/*
+	 * Called once, when both key shares are known (session->client_share,
+	 * server_share) and before any key is derived; a failure it returns
+	 * ends the verification with its own status.  May be NULL.
+	 */
+	enum tw_code (*on_key_shares)(void *arg, const struct tw_tls_session *s,
+				      struct tw_status *st);
+	void *arg;
 };
 
 /*

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * tlswitness verify PROOF --ak AK [--ca-file F | --ca-path D] [--nonce HEX]
+ *                   [--host NAME] [--time SECONDS] [--json]
+ *
+ * Check a proof offline (Documentation/verifier.rst) and report what the
+ * TPM vouches for: the handshake, then every record with its class.  Exit
+ * codes are listed below and in Documentation/tlswitness.1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <tlswitness/verify.h>
+
+#include "cli.h"
+
+/* verify names the kind of failure in its exit code; 0 and 2 as for every subcommand. */
+enum {
+	EXIT_VERIFY_OK = TW_EXIT_OK,
+	EXIT_VERIFY_REJECTED = TW_EXIT_FAIL, /* a verification check failed */
+	EXIT_VERIFY_USAGE = TW_EXIT_USAGE,
+	EXIT_VERIFY_MALFORMED = 3, /* the proof is not one the verifier understands */
+	EXIT_VERIFY_IO = 4,	   /* a file could not be read; out of memory */
+};
+
+#define MAX_AK_FILE 16384
+
+/* What every verified proof leaves unproved, in the report's own words. */
+static const char tw_consistent_limit[] =
+	"Records marked 'consistent' came after the TPM released the shared secret. They "
+	"verify under the session keys, but the prover knew those keys by then and could "
+	"have made these records itself: the TPM does not vouch that the server sent them. "
+	"Records marked 'attested' were committed before the TPM computed the shared "
+	"secret, so only the server could have made them.";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tlswitness verify PROOF --ak AK [--ca-file FILE | --ca-path DIR] "
+		   "[--nonce HEX]\n"
+		   "                         [--host NAME] [--time SECONDS] [--json]\n");
+}
+
+/* One line on stderr; returns @code. */
+static int __attribute__((format(printf, 2, 3))) fail_line(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tlswitness verify: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return code;
+}
+
+static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+	static const char digits[] = "0123456789abcdefABCDEF";
+	size_t n = strlen(s), i;
+
+	if (n % 2 || n / 2 > max || n == 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!strchr(digits, s[i]))
+			return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned int v;
+
+		sscanf(s + 2 * i, "%2x", &v);
+		out[i] = v;
+	}
+	*len = n / 2;
+	return 0;
+}
+
+/*
+ * --ak: a PEM public key (what `tlswitness ak -o FILE` writes to FILE), or
+ * the marshalled TPM2B_PUBLIC it writes to FILE.pub.
+ */
+static int read_ak(const char *path, struct tw_verify_opts *o, uint8_t *buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return fail_line(EXIT_VERIFY_IO, "cannot read the AK file %s", path);
+	n = fread(buf, 1, MAX_AK_FILE, f);
+	if (ferror(f)) {
+		fclose(f);
+		return fail_line(EXIT_VERIFY_IO, "cannot read the AK file %s", path);
+	}
+	fclose(f);
+	if (n >= 10 && !memcmp(buf, "-----BEGIN", 10)) {
+		BIO *bio = BIO_new_mem_buf(buf, (int)n);
+
+		o->ak_key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		if (!o->ak_key)
+			return fail_line(EXIT_VERIFY_USAGE, "%s is not a PEM public key", path);
+		return 0;
+	}
+	/* TPM 2.0 Part 2 section 12.2.5: a 2-byte size, then the public area. */
+	if (n < 4 || n == MAX_AK_FILE || (size_t)(buf[0] << 8 | buf[1]) != n - 2)
+		return fail_line(EXIT_VERIFY_USAGE,
+				 "%s is neither a PEM public key nor a marshalled TPM2B_PUBLIC",
+				 path);
+	o->ak_public = buf;
+	o->ak_public_len = n;
+	*len = n;
+	return 0;
+}
+
+static int load_trust(X509_STORE *store, const char *ca_file, const char *ca_path)
+{
+	FILE *f;
+
+	if (!ca_file && !ca_path && X509_STORE_set_default_paths(store) != 1)
+		return fail_line(EXIT_VERIFY_IO, "cannot load the system's trust store");
+	if (ca_file) {
+		f = fopen(ca_file, "r");
+		if (!f)
+			return fail_line(EXIT_VERIFY_IO, "cannot read the CA file %s", ca_file);
+		fclose(f);
+		if (X509_STORE_load_file(store, ca_file) != 1)
+			return fail_line(EXIT_VERIFY_USAGE, "%s holds no PEM certificate", ca_file);
+	}
+	if (ca_path && X509_STORE_load_path(store, ca_path) != 1)
+		return fail_line(EXIT_VERIFY_IO, "cannot use the CA directory %s", ca_path);
+	return 0;
+}
+
+static int parse_time(const char *s, time_t *t)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v <= 0)
+		return -1;
+	*t = (time_t)v;
+	return 0;
+}
+
+/* ---- the pieces of the report ---- */
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+	out[2 * n] = 0;
+}
+
+static const char *group_name(uint16_t g)
+{
+	switch (g) {
+	case TW_TLS_GROUP_SECP256R1:
+		return "secp256r1";
+	case TW_TLS_GROUP_SECP384R1:
+		return "secp384r1";
+	case TW_TLS_GROUP_SECP521R1:
+		return "secp521r1";
+	case TW_TLS_GROUP_X25519:
+		return "x25519";
+	case TW_TLS_GROUP_X448:
+		return "x448";
+	}
+	return "unknown";
+}
+
+/* RFC 8446 section 4.2.3: the schemes a CertificateVerify may use. */
+static const char *scheme_name(uint16_t s)
+{
+	static const struct {
+		uint16_t id;
+		const char *name;
+	} names[] = {
+		{0x0403, "ecdsa_secp256r1_sha256"},
+		{0x0503, "ecdsa_secp384r1_sha384"},
+		{0x0603, "ecdsa_secp521r1_sha512"},
+		{0x0804, "rsa_pss_rsae_sha256"},
+		{0x0805, "rsa_pss_rsae_sha384"},
+		{0x0806, "rsa_pss_rsae_sha512"},
+		{0x0807, "ed25519"},
+		{0x0808, "ed448"},
+		{0x0809, "rsa_pss_pss_sha256"},
+		{0x080a, "rsa_pss_pss_sha384"},
+		{0x080b, "rsa_pss_pss_sha512"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].id == s)
+			return names[i].name;
+	return "unknown";
+}
+
+/* An X509_NAME as one RFC 2253 line, into @out. */
+static void name_line(const X509_NAME *name, char *out, size_t size)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int n = 0;
+
+	out[0] = 0;
+	if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0)
+		n = BIO_read(bio, out, (int)size - 1);
+	out[n > 0 ? n : 0] = 0;
+	BIO_free(bio);
+}
+
+struct cert_names {
+	char subject[512];
+	char issuer[512];
+};
+
+static void cert_names(const struct tw_tls_cert *c, struct cert_names *cn)
+{
+	const unsigned char *p = c->der;
+	X509 *x = d2i_X509(NULL, &p, (long)c->len);
+
+	strcpy(cn->subject, "(unparsable)");
+	strcpy(cn->issuer, "(unparsable)");
+	if (!x)
+		return;
+	name_line(X509_get_subject_name(x), cn->subject, sizeof(cn->subject));
+	name_line(X509_get_issuer_name(x), cn->issuer, sizeof(cn->issuer));
+	X509_free(x);
+}
+
+/* What a record carried, after decryption: "handshake: server_hello, certificate". */
+static void record_content(const struct tw_tls_session *s, const struct tw_tls_record *r, char *out,
+			   size_t size)
+{
+	size_t i, n;
+
+	n = snprintf(out, size, "%s", tw_tls_content_type_name(r->type));
+	if (r->type == TW_TLS_CT_HANDSHAKE) {
+		for (i = 0; i < r->msg_count && n < size; i++)
+			n += snprintf(
+				out + n, size - n, "%s%s", i ? ", " : ": ",
+				tw_tls_handshake_type_name(s->messages[r->msg_first + i].type));
+	} else if (r->type == TW_TLS_CT_APPLICATION_DATA) {
+		snprintf(out + n, size - n, ": %zu bytes", r->content_len);
+	} else if (r->type == TW_TLS_CT_ALERT) {
+		snprintf(out + n, size - n, ": %s", tw_tls_alert_name(r->alert_desc));
+	}
+}
+
+static const char *protection_name(enum tw_tls_protection p)
+{
+	switch (p) {
+	case TW_TLS_PLAINTEXT:
+		return "plaintext";
+	case TW_TLS_HANDSHAKE_KEYS:
+		return "handshake";
+	case TW_TLS_APPLICATION_KEYS:
+		return "application";
+	}
+	return "unknown";
+}
+
+/* ---- text ---- */
+
+static void print_text(const char *path, const struct tw_proof *p, const struct tw_verify_result *r)
+{
+	const struct tw_tls_session *s = r->tls;
+	const TPMS_CLOCK_INFO *ci = &r->attest.clockInfo;
+	char nonce[2 * TW_PROOF_MAX_NONCE + 1], content[160];
+	size_t i;
+
+	hex(nonce, p->nonce, p->nonce_len);
+	printf("proof       %s\n", path);
+	printf("result      verified: every check passed; the TPM vouches for the handshake "
+	       "and the records marked attested\n\n");
+
+	printf("handshake (attested)\n");
+	printf("  server    %s: certificate chain verified, host name matches%s%s%s\n", r->host,
+	       s->sni[0] ? " (SNI " : " (no SNI", s->sni, ")");
+	for (i = 0; i < s->ncerts; i++) {
+		struct cert_names cn;
+
+		cert_names(&s->certs[i], &cn);
+		printf("  chain %-3zu subject %s\n            issuer  %s\n", i, cn.subject,
+		       cn.issuer);
+	}
+	printf("  TLS       %s, %s, %s, %s, ALPN %.*s%s\n",
+	       tw_tls_cipher_suite_name(s->cipher_suite), group_name(s->group),
+	       scheme_name(s->sig_scheme),
+	       s->hello_retry ? "HelloRetryRequest" : "no HelloRetryRequest", (int)s->alpn_len,
+	       (const char *)s->alpn, s->alpn_len ? "" : "none");
+	printf("  TPM clock %" PRIu64 " ms, resetCount %u, restartCount %u, safe %s\n", ci->clock,
+	       ci->resetCount, ci->restartCount, ci->safe ? "yes" : "no");
+	printf("  firmware  0x%016" PRIx64 "\n", r->attest.firmwareVersion);
+	if (r->nonce_checked)
+		printf("  nonce     %s: the verifier's, so the session is fresh\n", nonce);
+	else
+		printf("  nonce     %s: not checked (no --nonce given), freshness unknown\n",
+		       p->nonce_len ? nonce : "none");
+	printf("  window    %s channel, %u retries; key created at log entry %zu, ZGen at "
+	       "entry %zu\n",
+	       p->channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback", p->retries,
+	       r->replay->reset_index, r->replay->zgen_index);
+	for (i = 0; i < p->commit_count; i++)
+		printf("  commit    log entry %zu: server bytes [0, %" PRIu64 "), %s ZGen\n",
+		       p->commits[i].entry, p->commits[i].server_bytes,
+		       r->replay->commits[i].after_zgen ? "after" : "before");
+
+	printf("\ntranscript: %zu records (%zu attested, %zu consistent, %zu client); server "
+	       "bytes [0, %" PRIu64 ") attested\n",
+	       r->record_count, r->attested, r->consistent, r->client, r->attested_bytes);
+	printf("  %4s %10s %-6s %8s %6s %-11s %-11s %s\n", "#", "time ms", "dir", "offset",
+	       "length", "keys", "class", "content");
+	for (i = 0; i < r->record_count; i++) {
+		const struct tw_verify_record *v = &r->records[i];
+		const struct tw_proof_record *pr = &p->records[v->proof_index];
+
+		record_content(s, v->tls, content, sizeof(content));
+		printf("  %4zu %10.3f %-6s %8" PRIu64 " %6zu %-11s %-11s %s\n", i,
+		       pr->time_ns / 1e6, tw_tls_dir_name(v->dir), pr->offset, pr->len,
+		       protection_name(v->tls->protection), tw_record_class_name(v->cls), content);
+	}
+	printf("\n%s\n", tw_consistent_limit);
+}
+
+/* ---- JSON (Documentation/verifier.rst, "JSON output") ---- */
+
+static json_object *jstr(const char *s)
+{
+	return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+static json_object *json_checks(const struct tw_verify_result *r, int verified)
+{
+	json_object *arr = json_object_new_array();
+	int c;
+
+	for (c = TW_CHECK_NONE + 1; c < TW_CHECK_COUNT; c++) {
+		json_object *o = json_object_new_object();
+		const char *result = "passed";
+
+		if (!verified && c == (int)r->failed)
+			result = "failed";
+		else if (!verified && c > (int)r->failed)
+			result = "not run";
+		json_object_object_add(o, "step", json_object_new_int(tw_check_step(c)));
+		json_object_object_add(o, "check", jstr(tw_check_name(c)));
+		json_object_object_add(o, "title", jstr(tw_check_title(c)));
+		json_object_object_add(o, "result", jstr(result));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *json_handshake(const struct tw_verify_result *r)
+{
+	const struct tw_tls_session *s = r->tls;
+	json_object *o = json_object_new_object(), *chain = json_object_new_array();
+	char alpn[256];
+	size_t i;
+
+	json_object_object_add(o, "host", jstr(r->host));
+	json_object_object_add(o, "sni", jstr(s->sni[0] ? s->sni : NULL));
+	for (i = 0; i < s->ncerts; i++) {
+		json_object *c = json_object_new_object();
+		struct cert_names cn;
+
+		cert_names(&s->certs[i], &cn);
+		json_object_object_add(c, "subject", jstr(cn.subject));
+		json_object_object_add(c, "issuer", jstr(cn.issuer));
+		json_object_array_add(chain, c);
+	}
+	json_object_object_add(o, "chain", chain);
+	json_object_object_add(o, "cipher_suite", jstr(tw_tls_cipher_suite_name(s->cipher_suite)));
+	json_object_object_add(o, "group", jstr(group_name(s->group)));
+	json_object_object_add(o, "signature_scheme", jstr(scheme_name(s->sig_scheme)));
+	json_object_object_add(o, "hello_retry", json_object_new_boolean(s->hello_retry));
+	memcpy(alpn, s->alpn, s->alpn_len);
+	alpn[s->alpn_len] = 0;
+	json_object_object_add(o, "alpn", jstr(s->alpn_len ? alpn : NULL));
+	json_object_object_add(o, "client_close_notify",
+			       json_object_new_boolean(s->dir[TW_TLS_CLIENT].close_notify));
+	json_object_object_add(o, "server_close_notify",
+			       json_object_new_boolean(s->dir[TW_TLS_SERVER].close_notify));
+	return o;
+}
+
+static json_object *json_tpm(const struct tw_proof *p, const struct tw_verify_result *r)
+{
+	const TPMS_CLOCK_INFO *ci = &r->attest.clockInfo;
+	json_object *o = json_object_new_object(), *commits = json_object_new_array();
+	char buf[2 * sizeof(TPMU_NAME) + 1];
+	size_t i;
+
+	json_object_object_add(o, "clock_ms", json_object_new_uint64(ci->clock));
+	json_object_object_add(o, "reset_count", json_object_new_uint64(ci->resetCount));
+	json_object_object_add(o, "restart_count", json_object_new_uint64(ci->restartCount));
+	json_object_object_add(o, "safe", json_object_new_boolean(ci->safe == TPM2_YES));
+	snprintf(buf, sizeof(buf), "0x%016" PRIx64, r->attest.firmwareVersion);
+	json_object_object_add(o, "firmware_version", jstr(buf));
+	hex(buf, r->attest.qualifiedSigner.name, r->attest.qualifiedSigner.size);
+	json_object_object_add(o, "qualified_signer", jstr(buf));
+	hex(buf, p->nonce, p->nonce_len);
+	json_object_object_add(o, "nonce", jstr(buf));
+	json_object_object_add(o, "nonce_checked", json_object_new_boolean(r->nonce_checked));
+	json_object_object_add(o, "channel",
+			       jstr(p->channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback"));
+	json_object_object_add(o, "retries", json_object_new_uint64(p->retries));
+	json_object_object_add(o, "reset_entry", json_object_new_uint64(r->replay->reset_index));
+	json_object_object_add(o, "zgen_entry", json_object_new_uint64(r->replay->zgen_index));
+	for (i = 0; i < p->commit_count; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "entry", json_object_new_uint64(p->commits[i].entry));
+		json_object_object_add(c, "server_bytes",
+				       json_object_new_uint64(p->commits[i].server_bytes));
+		json_object_object_add(c, "before_zgen",
+				       json_object_new_boolean(!r->replay->commits[i].after_zgen));
+		json_object_array_add(commits, c);
+	}
+	json_object_object_add(o, "commits", commits);
+	return o;
+}
+
+static json_object *json_record(const struct tw_proof *p, const struct tw_verify_result *r,
+				size_t i)
+{
+	const struct tw_verify_record *v = &r->records[i];
+	const struct tw_proof_record *pr = &p->records[v->proof_index];
+	const struct tw_tls_record *t = v->tls;
+	json_object *o = json_object_new_object();
+	size_t k;
+
+	json_object_object_add(o, "index", json_object_new_uint64(i));
+	json_object_object_add(o, "dir", jstr(tw_tls_dir_name(v->dir)));
+	json_object_object_add(o, "time_ns", json_object_new_uint64(pr->time_ns));
+	json_object_object_add(o, "offset", json_object_new_uint64(pr->offset));
+	json_object_object_add(o, "length", json_object_new_uint64(pr->len));
+	json_object_object_add(o, "keys", jstr(protection_name(t->protection)));
+	json_object_object_add(o, "type", jstr(tw_tls_content_type_name(t->type)));
+	if (t->type == TW_TLS_CT_HANDSHAKE) {
+		json_object *msgs = json_object_new_array();
+
+		for (k = 0; k < t->msg_count; k++)
+			json_object_array_add(msgs,
+					      jstr(tw_tls_handshake_type_name(
+						      r->tls->messages[t->msg_first + k].type)));
+		json_object_object_add(o, "messages", msgs);
+	} else if (t->type == TW_TLS_CT_APPLICATION_DATA) {
+		json_object_object_add(o, "data_offset", json_object_new_uint64(t->app_offset));
+		json_object_object_add(o, "data_length", json_object_new_uint64(t->content_len));
+	} else if (t->type == TW_TLS_CT_ALERT) {
+		json_object_object_add(o, "alert", jstr(tw_tls_alert_name(t->alert_desc)));
+	}
+	json_object_object_add(o, "class", jstr(tw_record_class_name(v->cls)));
+	return o;
+}
+
+static void print_json(const struct tw_proof *p, const struct tw_verify_result *r,
+		       const struct tw_status *st, int verified)
+{
+	json_object *o = json_object_new_object(), *failed, *records, *counts;
+	size_t i;
+
+	json_object_object_add(o, "format", jstr("tlswitness verification"));
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "verified", json_object_new_boolean(verified));
+	json_object_object_add(o, "checks", json_checks(r, verified));
+	if (verified) {
+		failed = json_object_new_null();
+	} else {
+		failed = json_object_new_object();
+		json_object_object_add(failed, "step",
+				       json_object_new_int(tw_check_step(r->failed)));
+		json_object_object_add(failed, "check", jstr(tw_check_name(r->failed)));
+		json_object_object_add(failed, "title", jstr(tw_check_title(r->failed)));
+		json_object_object_add(failed, "message", jstr(st->msg));
+	}
+	json_object_object_add(o, "failed", failed);
+	if (verified) {
+		json_object_object_add(o, "handshake", json_handshake(r));
+		json_object_object_add(o, "tpm", json_tpm(p, r));
+		json_object_object_add(o, "attested_server_bytes",
+				       json_object_new_uint64(r->attested_bytes));
+		counts = json_object_new_object();
+		json_object_object_add(counts, "attested", json_object_new_uint64(r->attested));
+		json_object_object_add(counts, "consistent", json_object_new_uint64(r->consistent));
+		json_object_object_add(counts, "client", json_object_new_uint64(r->client));
+		json_object_object_add(o, "counts", counts);
+		records = json_object_new_array_ext(r->record_count);
+		for (i = 0; i < r->record_count; i++)
+			json_object_array_add(records, json_record(p, r, i));
+		json_object_object_add(o, "records", records);
+		json_object_object_add(o, "limits", jstr(tw_consistent_limit));
+	}
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static int exit_code(enum tw_code code)
+{
+	switch (code) {
+	case TW_OK:
+		return EXIT_VERIFY_OK;
+	case TW_E_VERIFY:
+		return EXIT_VERIFY_REJECTED;
+	case TW_E_PROOF:
+		return EXIT_VERIFY_MALFORMED;
+	case TW_E_USAGE:
+		return EXIT_VERIFY_USAGE;
+	default:
+		return EXIT_VERIFY_IO;
+	}
+}
+
+int tw_cli_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"ak", required_argument, NULL, 'a'},
+						 {"ca-file", required_argument, NULL, 'c'},
+						 {"ca-path", required_argument, NULL, 'C'},
+						 {"nonce", required_argument, NULL, 'n'},
+						 {"host", required_argument, NULL, 'H'},
+						 {"time", required_argument, NULL, 't'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	const char *ak = NULL, *ca_file = NULL, *ca_path = NULL, *path;
+	struct tw_verify_opts o = {0};
+	uint8_t nonce[TW_PROOF_MAX_NONCE], *ak_buf = NULL;
+	struct tw_verify_result res = {0};
+	struct tw_status st = {0};
+	struct tw_proof proof;
+	X509_STORE *store = NULL;
+	size_t ak_len = 0;
+	int c, json = 0, ret;
+	enum tw_code code;
+
+	memset(&proof, 0, sizeof(proof));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			ak = optarg;
+			break;
+		case 'c':
+			ca_file = optarg;
+			break;
+		case 'C':
+			ca_path = optarg;
+			break;
+		case 'n':
+			if (parse_hex(optarg, nonce, sizeof(nonce), &o.nonce_len))
+				return fail_line(EXIT_VERIFY_USAGE,
+						 "--nonce takes 1 to 64 bytes in hex");
+			o.nonce = nonce;
+			break;
+		case 'H':
+			o.host = optarg;
+			break;
+		case 't':
+			if (parse_time(optarg, &o.verify_time))
+				return fail_line(EXIT_VERIFY_USAGE,
+						 "--time takes seconds since the epoch, not '%s'",
+						 optarg);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_VERIFY_OK;
+		default:
+			usage(stderr);
+			return EXIT_VERIFY_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !ak) {
+		usage(stderr);
+		return EXIT_VERIFY_USAGE;
+	}
+	path = argv[optind];
+
+	ak_buf = malloc(MAX_AK_FILE);
+	store = X509_STORE_new();
+	if (!ak_buf || !store) {
+		ret = fail_line(EXIT_VERIFY_IO, "out of memory");
+		goto out;
+	}
+	ret = read_ak(ak, &o, ak_buf, &ak_len);
+	if (ret)
+		goto out;
+	ret = load_trust(store, ca_file, ca_path);
+	if (ret)
+		goto out;
+	o.trust = store;
+
+	code = tw_verify_file(path, &o, &proof, &res, &st);
+	if (code == TW_OK || code == TW_E_VERIFY || code == TW_E_PROOF) {
+		if (json)
+			print_json(&proof, &res, &st, code == TW_OK);
+		else if (code == TW_OK)
+			print_text(path, &proof, &res);
+	}
+	if (code != TW_OK && res.failed != TW_CHECK_NONE)
+		fprintf(stderr, "tlswitness verify: check %u %s failed (%s): %s\n",
+			tw_check_step(res.failed), tw_check_name(res.failed),
+			tw_check_title(res.failed), st.msg);
+	else if (code != TW_OK)
+		tw_cli_fail("verify", &st);
+	ret = exit_code(code);
+out:
+	tw_verify_result_free(&res);
+	tw_proof_clear(&proof);
+	EVP_PKEY_free(o.ak_key);
+	X509_STORE_free(store);
+	free(ak_buf);
+	return ret;
+}
