@@ -114,7 +114,7 @@ bench: all
 	@scripts/bench
 
 demo: all
-	@scripts/demo $(if $(URL),"$(URL)")
+	@scripts/demo $(if $(CA),--ca-file "$(CA)") $(if $(URL),"$(URL)")
 
 fuzz: $(FUZZ_BIN)
 	@tests/run fuzz-long

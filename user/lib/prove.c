@@ -242,7 +242,8 @@ static enum tw_code connect_server(struct attempt *a, struct tw_status *st)
 	}
 	freeaddrinfo(list);
 	if (a->fd < 0)
-		return fail(a, TW_STAGE_CONNECT, st, TW_E_IO, "cannot connect to %s port %s: %s",
+		return fail(a, TW_STAGE_CONNECT, st, TW_E_IO,
+			    "cannot connect to %s port %s: %s (is the server up and the URL right?)",
 			    a->url->host, a->url->port, strerror(err ? err : ECONNREFUSED));
 	return TW_OK;
 }

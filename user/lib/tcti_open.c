@@ -5,6 +5,7 @@
  * fallback mode, else whatever tpm2-tss TCTI the caller names.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,44 @@
 
 #define TW_DEFAULT_FALLBACK "device:/dev/tpmrm0"
 
-/* Our own TCTI, linked in: "tpmreserve" or "tpmreserve:CONF". */
+/*
+ * A TPM device that would not open, in words that say what to do: the
+ * device TCTI itself reports only "IO failure".  @path is the device node,
+ * @reserved whether it is the tpmreserve module's.
+ */
+static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path, bool reserved)
+{
+	int err = access(path, R_OK | W_OK) ? errno : 0;
+
+	if (err == ENOENT && reserved)
+		return tw_status_set(st, TW_E_TCTI, "%s does not exist: the tpmreserve module is not "
+				     "loaded (as root: insmod kmod/tpmreserve.ko; see "
+				     "Documentation/admin-guide.rst)", path);
+	if (err == ENOENT)
+		return tw_status_set(st, TW_E_TCTI, "%s does not exist: this machine has no TPM 2.0 "
+				     "or its driver is not loaded; name another TPM with --tcti, "
+				     "or run make demo for a VM with a virtual TPM", path);
+	if (err == EACCES)
+		return tw_status_set(st, TW_E_TCTI, "cannot open %s: permission denied; run as "
+				     "root%s", path, reserved ? " or see Permissions in "
+				     "Documentation/admin-guide.rst" : " or join the group that "
+				     "owns it (tss on Debian)");
+	return tw_status_set(st, TW_E_TCTI, "cannot open %s: %s", path,
+			     strerror(err ? err : EIO));
+}
+
+/* Our own TCTI, linked in: "tpmreserve" or "tpmreserve:PATH[,OPTION]...". */
 static enum tw_code tw_tcti_open_reserved(struct tw_tcti *t, const char *conf,
 					  struct tw_status *st)
 {
-	char own[300];
+	char own[300], path[256];
 	size_t size = 0;
 	TSS2_RC rc;
+
+	if (!conf || !*conf || *conf == ',')
+		snprintf(path, sizeof(path), "%s", TW_TPMRESERVE_DEVICE);
+	else
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(conf, ","), conf);
 
 	/* The window decides when the module's window begins and ends. */
 	snprintf(own, sizeof(own), "%s,manual", conf && *conf ? conf : TW_TPMRESERVE_DEVICE);
@@ -35,10 +67,10 @@ static enum tw_code tw_tcti_open_reserved(struct tw_tcti *t, const char *conf,
 	if (rc != TSS2_RC_SUCCESS) {
 		free(t->ctx);
 		t->ctx = NULL;
-		return tw_status_set(st, TW_E_TCTI, "cannot open the reserved channel \"%s\": %s",
-				     conf && *conf ? conf : TW_TPMRESERVE_DEVICE,
-				     rc == TSS2_TCTI_RC_BAD_VALUE ? "bad configuration"
-								  : "no such device");
+		if (rc == TSS2_TCTI_RC_BAD_VALUE)
+			return tw_status_set(st, TW_E_TCTI, "cannot open the reserved channel "
+					     "\"%s\": bad configuration", path);
+		return tw_tcti_device_failed(st, path, true);
 	}
 	t->reserved = 1;
 	return TW_OK;
@@ -58,6 +90,9 @@ enum tw_code tw_tcti_open(struct tw_tcti *t, const char *conf, struct tw_status 
 	if (!conf)
 		conf = TW_DEFAULT_FALLBACK;
 	rc = Tss2_TctiLdr_Initialize(conf, &t->ctx);
+	if (rc != TSS2_RC_SUCCESS && !strncmp(conf, "device:", 7) && conf[7] &&
+	    !strchr(conf + 7, ','))
+		return tw_tcti_device_failed(st, conf + 7, false);
 	if (rc != TSS2_RC_SUCCESS)
 		return tw_status_set(st, TW_E_TCTI, "TCTI \"%s\": %s", conf, Tss2_RC_Decode(rc));
 	t->from_loader = 1;

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# `make demo URL=...` on the host (scripts/demo in URL mode) against a
+# fresh swtpm (TW_TCTI) and openssl s_server on loopback, and the errors a
+# new user can cause, each of which must say in one line what to do: no
+# TPM, the module not loaded, no permission on the device, no root for the
+# VM demo, the server down, a URL that is not https.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/swtpm.sh"
+. "$top/tests/lib/certs.sh"
+tw=$top/build/tlswitness
+check=$top/build/tests/prog/proof_check
+work=$(mktemp -d /tmp/tw-demo.XXXXXX)
+spid=
+cleanup() {
+	if [ -n "$spid" ]; then
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+	fi
+	swtpm_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# one_line FILE PATTERN: FILE holds exactly one line and it matches PATTERN.
+one_line() {
+	[ "$(wc -l <"$1")" -eq 1 ] && grep -Eq "$2" "$1"
+}
+
+if ! swtpm_start || ! certs_make "$work/certs"; then
+	echo "not ok 1 - swtpm and test certificates"
+	echo "1..1"
+	exit 1
+fi
+mkdir -p "$work/www"
+printf 'hello from the URL demo\n' >"$work/www/index.html"
+port=$(free_port)
+(cd "$work/www" && exec openssl s_server -accept "127.0.0.1:$port" -tls1_3 -WWW -quiet \
+	-cert "$work/certs/ec.pem" -key "$work/certs/ec.key" >/dev/null 2>&1) &
+spid=$!
+for _ in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.05
+done
+
+# ---- URL mode, on the TPM that TW_TCTI names
+
+"$top/scripts/demo" --ca-file "$work/certs/ca.pem" --out "$work/out" \
+	"https://localhost:$port/index.html" >"$work/stdout" 2>"$work/stderr"
+rc=$?
+sed 's/^/# /' "$work/stdout" "$work/stderr"
+[ "$rc" -eq 0 ] && [ ! -s "$work/stderr" ]
+ok $? "scripts/demo URL proves from the host (exit $rc)"
+cmp -s "$work/out/body" "$work/www/index.html" && [ -s "$work/out/ak.pem" ]
+ok $? "the body and the AK are kept in the output directory"
+"$check" "$work/out/proof.json" --channel fallback >"$work/check" 2>&1
+ok $? "the proof checks, on the fallback channel ($(tr '\n' ' ' <"$work/check"))"
+grep -q "^demo: done in .*The proof: $work/out/proof.json" "$work/stdout"
+ok $? "the last line says where the proof is"
+
+# ---- errors, one line each, saying what to do
+
+"$top/scripts/demo" --ca-file "$work/certs/ca.pem" --out "$work/out2" \
+	"https://localhost:$(free_port)/" >/dev/null 2>"$work/err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "cannot connect.*is the server up" "$work/err" && [ ! -e "$work/out2/proof.json" ]
+ok $? "server down: demo fails and says to check the server ($(head -n 1 "$work/err"))"
+
+"$top/scripts/demo" "http://localhost/" >/dev/null 2>"$work/err"
+[ $? -ne 0 ] && one_line "$work/err" "URL must be https://"
+ok $? "a URL that is not https: one line ($(cat "$work/err"))"
+
+if [ -e /dev/tpmrm0 ] || [ -e /dev/tpmreserve0 ]; then
+	echo "ok $((n + 1)) - no TPM: demo URL says to use the VM demo # SKIP this host has a TPM"
+	n=$((n + 1))
+else
+	env -u TW_TCTI "$top/scripts/demo" "https://localhost:$port/" >/dev/null 2>"$work/err"
+	[ $? -ne 0 ] && one_line "$work/err" "no TPM 2.0.*make demo without URL"
+	ok $? "no TPM: demo URL says to use the VM demo ($(cat "$work/err"))"
+fi
+
+"$tw" ak --tcti device:"$work/no-tpm" -o "$work/ak.pem" 2>"$work/err"
+[ $? -eq 1 ] && one_line "$work/err" "does not exist: this machine has no TPM 2.0.*--tcti.*make demo"
+ok $? "no TPM device: ak says what to do ($(cat "$work/err"))"
+
+"$tw" prove "https://localhost:$port/" --tcti tpmreserve:"$work/no-tpmreserve" \
+	--ca-file "$work/certs/ca.pem" -o "$work/p.json" >/dev/null 2>"$work/err"
+[ $? -eq 5 ] && one_line "$work/err" "module is not loaded.*insmod kmod/tpmreserve.ko" &&
+	[ ! -e "$work/p.json" ]
+ok $? "reserved channel requested, module not loaded: prove says to load it ($(cat "$work/err"))"
+
+"$tw" ak --tcti tpmreserve:"$work/no-tpmreserve" -o "$work/ak.pem" 2>"$work/err"
+[ $? -eq 1 ] && one_line "$work/err" "module is not loaded.*insmod"
+ok $? "reserved channel requested, module not loaded: ak says to load it"
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	as_nobody() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
+	}
+	: >"$work/tpm-device"
+	chmod 600 "$work/tpm-device"
+	chmod 755 "$work"
+	as_nobody "$tw" ak --tcti device:"$work/tpm-device" -o /dev/null 2>"$work/err"
+	[ $? -eq 1 ] && one_line "$work/err" "permission denied; run as root or join the group"
+	ok $? "no permission on the TPM device: ak says to run as root ($(cat "$work/err"))"
+	as_nobody "$top/scripts/demo-vm" >/dev/null 2>"$work/err"
+	[ $? -ne 0 ] && one_line "$work/err" "needs root.*sudo make demo"
+	ok $? "VM demo without root: one line saying to use root ($(cat "$work/err"))"
+else
+	echo "ok $((n + 1)) - no permission on the TPM device # SKIP needs root and setpriv"
+	echo "ok $((n + 2)) - VM demo without root # SKIP needs root and setpriv"
+	n=$((n + 2))
+fi
+
+echo "1..$n"
