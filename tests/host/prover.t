@@ -90,7 +90,7 @@ prove() {
 	OUT="$work/$name.body"
 	ERR="$work/$name.err"
 	rm -f "$PROOF"
-	"$tw" prove "$url" --tcti "$TW_TCTI" --ca-file "$work/certs/ca.pem" -o "$PROOF" "$@" \
+	timeout 60 "$tw" prove "$url" --tcti "$TW_TCTI" --ca-file "$work/certs/ca.pem" -o "$PROOF" "$@" \
 		>"$OUT" 2>"$ERR"
 	RC=$?
 }
@@ -201,6 +201,29 @@ else
 fi
 stop_servers
 
+# Fallback mode: another TPM user's GetRandom right after the key is made
+# breaks exclusivity; ZGen fails with TPM_RC_EXCLUSIVE and the attempt
+# starts again from scratch.
+# interferer TIMES: a relay to swtpm that interferes TIMES times; sets ITCTI.
+interferer() {
+	rm -f "$work/iport"
+	python3 "$top/tests/lib/tpm_interfere.py" "$SWTPM_PORT" "$work/iport" 191 "$1" &
+	pids+=($!)
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$work/iport" ] && break
+		sleep 0.05
+	done
+	ITCTI="swtpm:host=127.0.0.1,port=$(cat "$work/iport")"
+}
+s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
+interferer 1
+prove retry "https://localhost:$PORT/small.bin" --tcti "$ITCTI"
+good "exclusivity lost once (fallback)" "$work/www/small.bin" --retries-min 1 --channel fallback
+grep -q "lost exclusivity.*0x121.*retrying" "$ERR"
+ok $? "the retry is logged on stderr"
+stop_servers
+
 # ---- servers and settings that must be refused ----
 
 s_server -tls1_2 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
@@ -240,6 +263,12 @@ PROOF="$work/notpm.json" OUT="$work/notpm.body" ERR="$work/notpm.err"
 	--ca-file "$work/certs/ca.pem" -o "$PROOF" >"$OUT" 2>"$ERR"
 RC=$?
 bad "no TPM at the TCTI" 5 "."
+stop_servers
+
+s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
+interferer 1
+prove noretry "https://localhost:$PORT/small.bin" --tcti "$ITCTI" --retries 0
+bad "exclusivity lost, no retries allowed" 5 "exclusivity"
 stop_servers
 
 "$tw" prove "http://localhost/" -o "$work/usage.json" >/dev/null 2>"$work/usage.err"

@@ -692,6 +692,7 @@ out:
 }
 
 struct run {
+	unsigned int attempt, max;	/* the attempt that ran last, of how many */
 	const struct tw_prove_opts *o;
 	const struct tw_url *url;
 	struct tw_prove_result *res;
@@ -711,6 +712,7 @@ static enum tw_code run_attempt(void *arg, unsigned int n, struct tw_status *st)
 	struct attempt a = { .o = r->o, .url = r->url, .res = r->res, .fd = -1 };
 	enum tw_code rc;
 
+	r->attempt = n;
 	tw_proof_clear(&r->res->proof);
 	free(r->res->body);
 	r->res->body = NULL;
@@ -721,6 +723,18 @@ static enum tw_code run_attempt(void *arg, unsigned int n, struct tw_status *st)
 		st->code = rc = TW_E_TPM;
 	r->res->proof.retries = n - 1;
 	return rc;
+}
+
+/*
+ * Retries are noted; the last lost attempt is not, since its failure is
+ * the one line the caller reports.
+ */
+static void note_retry(void *arg, const char *line)
+{
+	struct run *r = arg;
+
+	if (r->attempt < r->max && r->o->note)
+		r->o->note(r->o->note_arg, line);
 }
 
 static bool reserved_default(const struct tw_prove_opts *o)
@@ -757,12 +771,12 @@ enum tw_code tw_prove(const struct tw_prove_opts *opts, struct tw_prove_result *
 			     st);
 	if (rc)
 		goto out;
-	run = (struct run){ &o, &url, res, req, req_len };
+	run = (struct run){ 0, o.max_retries + 1, &o, &url, res, req, req_len };
 	if (!o.plain && !o.tcti && !reserved_default(&o))
 		note(&o, "warning: no reserved channel (%s): using /dev/tpmrm0 in fallback mode; "
 			 "another TPM user can force retries", RESERVED_DEVICE);
 
-	rc = tw_attempt_run(o.max_retries + 1, run_attempt, &run, o.note, o.note_arg, st);
+	rc = tw_attempt_run(run.max, run_attempt, &run, note_retry, &run, st);
 	if (!rc)
 		res->stage = TW_STAGE_DONE;
 	res->stats.total_ns = tw_now_ns() - t0;
