@@ -106,6 +106,11 @@ tw_fail(struct tw_verifier *v, enum tw_check check, const char *fmt, ...)
 			     msg);
 }
 
+static uint32_t tw_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static enum tw_code tw_nomem(struct tw_verifier *v, const char *what)
 {
 	return tw_status_set(v->st, TW_E_NOMEM, "verifier: out of memory (%s)", what);
@@ -144,26 +149,30 @@ static enum tw_code tw_check_proof(struct tw_verifier *v)
 	return TW_OK;
 }
 
-/* TPM 2.0 Part 2 section 10.12.12: TPMS_ATTEST, parsed whole, nothing after it. */
+/*
+ * TPM 2.0 Part 2 section 10.12.12: TPMS_ATTEST.  Its magic and type are
+ * read first, so that an attestation of another kind is named as such
+ * whatever its body; then the whole structure, with nothing after it.
+ */
 static enum tw_code tw_check_attest_format(struct tw_verifier *v)
 {
+	const uint8_t *b = v->p->attest;
 	TPMS_ATTEST *a = &v->res->attest;
 	size_t off = 0;
 
+	/* Part 2 section 6.2: a restricted signing key signs only TPM-made structures. */
+	if (v->p->attest_len < 6 || tw_get_be32(b) != TPM2_GENERATED_VALUE)
+		return tw_fail(v, TW_CHECK_ATTESTATION,
+			       "the attestation does not start with TPM_GENERATED_VALUE");
+	if ((uint16_t)(b[4] << 8 | b[5]) != TPM2_ST_ATTEST_SESSION_AUDIT)
+		return tw_fail(v, TW_CHECK_ATTESTATION,
+			       "the attestation's type is 0x%04x, not TPM_ST_ATTEST_SESSION_AUDIT",
+			       b[4] << 8 | b[5]);
 	memset(a, 0, sizeof(*a));
-	if (Tss2_MU_TPMS_ATTEST_Unmarshal(v->p->attest, v->p->attest_len, &off, a) ||
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(b, v->p->attest_len, &off, a) ||
 	    off != v->p->attest_len)
 		return tw_fail(v, TW_CHECK_ATTESTATION,
 			       "the attestation is not one TPMS_ATTEST with nothing after it");
-	/* Part 2 section 6.2: a restricted signing key signs only TPM-made structures. */
-	if (a->magic != TPM2_GENERATED_VALUE)
-		return tw_fail(v, TW_CHECK_ATTESTATION,
-			       "the attestation's magic is 0x%08x, not TPM_GENERATED_VALUE",
-			       a->magic);
-	if (a->type != TPM2_ST_ATTEST_SESSION_AUDIT)
-		return tw_fail(v, TW_CHECK_ATTESTATION,
-			       "the attestation's type is 0x%04x, not TPM_ST_ATTEST_SESSION_AUDIT",
-			       a->type);
 	if (a->attested.sessionAudit.sessionDigest.size != 32)
 		return tw_fail(v, TW_CHECK_ATTESTATION,
 			       "the attested session digest is not a SHA-256 digest");

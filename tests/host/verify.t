@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# tlswitness verify on proofs the prover makes here, against a fresh swtpm
+# and real TLS 1.3 servers on loopback: openssl s_server (ECDSA and RSA
+# certificates, an IP literal with 1 MiB), our HelloRetryRequest and
+# 0.5-RTT servers, nginx with 1 MiB.  Each proof must verify with the
+# right record classes; then the command's refusals and exit codes, and
+# the forged-proof corpus (tests/prog/forge) built from one of the proofs.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/swtpm.sh"
+. "$top/tests/lib/certs.sh"
+. "$top/tests/lib/servers.sh"
+tw="$top/build/tlswitness"
+forge="$top/build/tests/prog/forge"
+work=$(mktemp -d /tmp/tw-verify.XXXXXX)
+cleanup() {
+	servers_stop
+	swtpm_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+# prove NAME URL [ARGS...]: a proof in $work/NAME.json, or a failed test.
+prove() {
+	local name=$1 url=$2
+	shift 2
+	"$tw" prove "$url" --tcti "$TW_TCTI" --ca-file "$work/certs/ca.pem" \
+		-o "$work/$name.json" "$@" >"$work/$name.body" 2>"$work/$name.err"
+	ok $? "$name: the prover makes a proof ($(head -c 200 "$work/$name.err"))"
+}
+
+# verify NAME [ARGS...]: tlswitness verify --json into $work/NAME.out; sets RC.
+verify() {
+	local name=$1
+	shift
+	"$tw" verify "$work/$name.json" --ak "$work/ak.pem" --ca-file "$work/certs/ca.pem" \
+		"$@" >"$work/$name.out" 2>"$work/$name.verr"
+	RC=$?
+}
+
+# json NAME EXPR: evaluate a Python expression over the JSON report as r.
+json() {
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+		"$work/$1.out" "$2" 2>/dev/null
+}
+
+# The classes every verified proof must show: the server's first flight up
+# to its Finished attested, the rest of the server's records consistent,
+# the client's records client, and the counts and byte totals in agreement.
+CLASSES='(all(x["class"] == "client" for x in r["records"] if x["dir"] == "client")
+and all(x["class"] == "attested" for x in r["records"] if x["dir"] == "server"
+        and x["offset"] + x["length"] <= r["attested_server_bytes"])
+and all(x["class"] == "consistent" for x in r["records"] if x["dir"] == "server"
+        and x["offset"] + x["length"] > r["attested_server_bytes"])
+and any("finished" in x.get("messages", []) and x["class"] == "attested"
+        for x in r["records"] if x["dir"] == "server")
+and r["counts"]["attested"] == sum(x["class"] == "attested" for x in r["records"])
+and r["counts"]["consistent"] == sum(x["class"] == "consistent" for x in r["records"])
+and r["attested_server_bytes"] == r["tpm"]["commits"][0]["server_bytes"])'
+
+# good NAME BODY_BYTES EXTRA [ARGS...]: verifies, classes right, body all there.
+good() {
+	local name=$1 bytes=$2 extra=$3
+	shift 3
+	verify "$name" --json "$@"
+	ok $((RC != 0)) "$name: verifies, exit 0 ($(head -c 200 "$work/$name.verr"))"
+	json "$name" "r[\"verified\"] and all(c[\"result\"] == \"passed\" for c in r[\"checks\"])"
+	ok $? "$name: every check reported passed"
+	json "$name" "$CLASSES"
+	ok $? "$name: first flight attested, later server records consistent, client records client"
+	json "$name" "sum(x.get(\"data_length\", 0) for x in r[\"records\"] if x[\"dir\"] == \"server\") >= $bytes"
+	ok $? "$name: the server's application data holds the whole response"
+	if [ -n "$extra" ]; then
+		json "$name" "$extra"
+		ok $? "$name: $extra"
+	fi
+}
+
+if ! swtpm_start; then
+	echo "not ok 1 - swtpm starts"
+	echo "1..1"
+	exit 1
+fi
+servers_dir "$work"
+if ! certs_make "$work/certs"; then
+	echo "not ok 1 - test certificates"
+	echo "1..1"
+	exit 1
+fi
+head -c 3000 /dev/urandom >"$work/www/small.bin"
+head -c 1048576 /dev/urandom >"$work/www/big.bin"
+"$tw" ak --tcti "$TW_TCTI" -o "$work/ak.pem" >/dev/null 2>&1
+ok $? "the AK's public key, as PEM and TPM2B_PUBLIC"
+nonce=00112233445566778899aabbccddeeff
+
+# ---- proofs from real servers, verified ----
+
+s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
+prove ecdsa "https://localhost:$PORT/small.bin" --nonce "$nonce"
+prove ecdsa-ip "https://127.0.0.1:$PORT/big.bin"
+servers_stop
+s_server -tls1_3 -cert "$work/certs/rsa.pem" -key "$work/certs/rsa.key"
+prove rsa "https://localhost:$PORT/small.bin"
+servers_stop
+test_server hrr "$work/certs/ec.pem" "$work/certs/ec.key"
+prove hrr "https://localhost:$PORT/x"
+servers_stop
+test_server early "$work/certs/ec.pem" "$work/certs/ec.key"
+prove early "https://localhost:$PORT/x"
+servers_stop
+nginx_server "$work/certs/ec.pem" "$work/certs/ec.key"
+prove nginx "https://localhost:$PORT/big.bin"
+servers_stop
+
+good ecdsa 3000 'r["tpm"]["nonce_checked"] and r["handshake"]["signature_scheme"] == "ecdsa_secp256r1_sha256"' \
+	--nonce "$nonce"
+good ecdsa-ip 1048576 'r["handshake"]["host"] == "127.0.0.1" and r["handshake"]["sni"] is None'
+good rsa 3000 'r["handshake"]["signature_scheme"].startswith("rsa_pss")'
+good hrr 3000 'r["handshake"]["hello_retry"] and any("hello_retry_request" in x.get("messages", []) and x["class"] == "attested" for x in r["records"])'
+good early 3000 'any(x["type"] == "application_data" and x["class"] == "attested" for x in r["records"])'
+good nginx 1048576 'r["counts"]["consistent"] >= 64'
+
+# The text report: the claim, the classes, and what 'consistent' does not prove.
+verify ecdsa --nonce "$nonce"
+[ "$RC" -eq 0 ] && grep -q "^handshake (attested)" "$work/ecdsa.out" &&
+	grep -q "subject CN=ec test leaf" "$work/ecdsa.out" &&
+	grep -q "TPM clock .* resetCount .* restartCount" "$work/ecdsa.out" &&
+	grep -Eq "server +0 +[0-9]+ plaintext +attested +handshake: server_hello" "$work/ecdsa.out" &&
+	grep -Eq "consistent +application_data" "$work/ecdsa.out" &&
+	grep -q "does not vouch" "$work/ecdsa.out" && [ ! -s "$work/ecdsa.verr" ]
+ok $? "text report: handshake claim, classes per record, the limit of 'consistent'"
+
+# The AK given as the marshalled TPM2B_PUBLIC instead of PEM.
+"$tw" verify "$work/ecdsa.json" --ak "$work/ak.pem.pub" --ca-file "$work/certs/ca.pem" \
+	>/dev/null 2>&1
+ok $? "the AK as TPM2B_PUBLIC (ak.pem.pub) verifies too"
+
+# ---- refusals: one stderr line naming the check, documented exit codes ----
+
+# refused NAME CODE PATTERN: exit CODE, exactly one stderr line matching PATTERN.
+refused() {
+	local name=$1 code=$2 pattern=$3
+	[ "$RC" -eq "$code" ] && [ "$(wc -l <"$work/$name.verr")" -eq 1 ] &&
+		grep -Eq "$pattern" "$work/$name.verr"
+	ok $? "$4: exit $code and one line ($(head -c 200 "$work/$name.verr"))"
+}
+
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+	openssl ec -pubout -out "$work/other-ak.pem" 2>/dev/null
+cp "$work/ecdsa.json" "$work/otherak.json"
+verify otherak --ak "$work/other-ak.pem"
+refused otherak 1 "^tlswitness verify: check 2 ak-trusted failed" "another AK"
+
+cp "$work/ecdsa.json" "$work/nonce.json"
+verify nonce --nonce 00 --json
+refused nonce 1 "check 2 qualifying-data failed.*another nonce" "a nonce the proof was not made for"
+json nonce 'not r["verified"] and r["failed"]["check"] == "qualifying-data" and r["failed"]["step"] == 2'
+ok $? "--json on failure names the failed check and its step"
+
+cp "$work/ecdsa.json" "$work/host.json"
+verify host --host otherhost.invalid
+refused host 1 "check 7 tls failed.*host name mismatch" "a host the certificate does not name"
+
+cp "$work/ecdsa.json" "$work/expired.json"
+verify expired --time $(($(date +%s) + 30 * 86400))
+refused expired 1 "check 7 tls failed.*expired" "verification time after the certificates expired"
+
+cp "$work/ecdsa.json" "$work/untrusted.json"
+"$tw" verify "$work/untrusted.json" --ak "$work/ak.pem" --ca-file "$work/certs/otherca.pem" \
+	>/dev/null 2>"$work/untrusted.verr"
+RC=$?
+refused untrusted 1 "check 7 tls failed.*chain" "a trust store without the server's CA"
+
+head -c 2000 "$work/ecdsa.json" >"$work/cut.json"
+verify cut
+refused cut 3 "check 1 proof-file failed" "a cut proof file is malformed"
+
+verify missing
+refused missing 4 "cannot open" "a proof file that does not exist"
+
+"$tw" verify "$work/ecdsa.json" --ca-file "$work/certs/ca.pem" >/dev/null 2>"$work/usage.verr"
+RC=$?
+[ "$RC" -eq 2 ] && grep -q "^usage: tlswitness verify" "$work/usage.verr"
+ok $? "no --ak is a usage error (exit 2)"
+"$tw" verify "$work/ecdsa.json" --ak "$work/ak.pem" --nonce xyz >/dev/null 2>"$work/usage.verr"
+[ $? -eq 2 ]
+ok $? "a nonce that is not hex is a usage error (exit 2)"
+"$tw" verify "$work/ecdsa.json" --ak "$work/certs/ca.key" >/dev/null 2>"$work/usage.verr"
+[ $? -eq 2 ] && grep -q "not a PEM public key" "$work/usage.verr"
+ok $? "an AK file that is no public key is a usage error (exit 2)"
+
+# ---- the forged-proof corpus ----
+
+"$forge" "$work/ecdsa.json" "$work/ak.pem" "$work/certs/ca.pem" >"$work/forge.tap" 2>&1
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok 0 "forged: ${line#ok * - }" ;;
+	"not ok "*) ok 1 "forged: ${line#not ok * - }" ;;
+	esac
+done <"$work/forge.tap"
+[ "$rc" -eq 0 ] && [ "$(grep -c '^ok ' "$work/forge.tap")" -ge 40 ]
+ok $? "the forged-proof corpus ran whole ($(grep -c '^ok ' "$work/forge.tap") cases passed)"
+
+echo "1..$n"
