@@ -4,6 +4,7 @@
  * URL, the request with "Connection: close", and a response parser fed
  * with the bytes libssl decrypts (Content-Length, chunked, or until close).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static bool all_digits(const char *s, size_t n)
 enum tw_code tw_url_parse(const char *url, struct tw_url *u, struct tw_status *st)
 {
 	const char *auth, *end, *host, *colon = NULL;
+	struct in_addr v4;
 	size_t host_len, len;
 
 	memset(u, 0, sizeof(*u));
@@ -99,8 +101,8 @@ enum tw_code tw_url_parse(const char *url, struct tw_url *u, struct tw_status *s
 		tw_url_release(u);
 		return tw_status_set(st, TW_E_NOMEM, "out of memory parsing the URL");
 	}
-	if (!u->numeric && all_digits(u->host, strspn(u->host, "0123456789.")) &&
-	    u->host[strspn(u->host, "0123456789.")] == 0)
+	/* RFC 6066 section 3: an IPv4 literal is never sent as a server name. */
+	if (!u->numeric && inet_pton(AF_INET, u->host, &v4) == 1)
 		u->numeric = true;
 	return TW_OK;
 }
