@@ -66,7 +66,10 @@ cmp -s "$work/out/body" "$work/www/index.html" && [ -s "$work/out/ak.pem" ]
 ok $? "the body and the AK are kept in the output directory"
 "$check" "$work/out/proof.json" --channel fallback >"$work/check" 2>&1
 ok $? "the proof checks, on the fallback channel ($(tr '\n' ' ' <"$work/check"))"
-grep -q "^demo: done in .*The proof: $work/out/proof.json" "$work/stdout"
+grep -q "^demo: verified with the AK and $work/certs/ca.pem; the report:" "$work/stdout" &&
+	grep -q "^    result *verified" "$work/stdout"
+ok $? "the demo verifies the proof and shows the report"
+[[ $(tail -n 1 "$work/stdout") == "demo: done in "*"The proof: $work/out/proof.json"* ]]
 ok $? "the last line says where the proof is"
 
 # ---- errors, one line each, saying what to do
