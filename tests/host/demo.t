@@ -115,7 +115,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	chmod 600 "$work/tpm-device"
 	chmod 755 "$work"
 	as_nobody "$tw" ak --tcti device:"$work/tpm-device" -o /dev/null 2>"$work/err"
-	[ $? -eq 1 ] && one_line "$work/err" "permission denied; run as root or join the group"
+	[ $? -eq 1 ] && one_line "$work/err" "permission denied; run as root, or grant the device"
 	ok $? "no permission on the TPM device: ak says to run as root ($(cat "$work/err"))"
 	as_nobody "$top/scripts/demo-vm" >/dev/null 2>"$work/err"
 	[ $? -ne 0 ] && one_line "$work/err" "needs root.*sudo make demo"

@@ -23,7 +23,8 @@
  * device TCTI itself reports only "IO failure".  @path is the device node,
  * @reserved whether it is the tpmreserve module's.
  */
-static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path, bool reserved)
+static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path,
+					  bool reserved)
 {
 	int err = access(path, R_OK | W_OK) ? errno : 0;
 
@@ -37,9 +38,8 @@ static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path
 				     "or run make demo for a VM with a virtual TPM", path);
 	if (err == EACCES)
 		return tw_status_set(st, TW_E_TCTI, "cannot open %s: permission denied; run as "
-				     "root%s", path, reserved ? " or see Permissions in "
-				     "Documentation/admin-guide.rst" : " or join the group that "
-				     "owns it (tss on Debian)");
+				     "root, or grant the device with a udev rule (Documentation/"
+				     "admin-guide.rst)", path);
 	return tw_status_set(st, TW_E_TCTI, "cannot open %s: %s", path,
 			     strerror(err ? err : EIO));
 }
