@@ -120,10 +120,14 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	as_nobody "$top/scripts/demo-vm" >/dev/null 2>"$work/err"
 	[ $? -ne 0 ] && one_line "$work/err" "needs root.*sudo make demo"
 	ok $? "VM demo without root: one line saying to use root ($(cat "$work/err"))"
+	as_nobody "$top/scripts/vm" run -- true >/dev/null 2>"$work/err"
+	[ $? -eq 125 ] && one_line "$work/err" "run as root"
+	ok $? "scripts/vm without root (make check's VM suites): one line ($(cat "$work/err"))"
 else
 	echo "ok $((n + 1)) - no permission on the TPM device # SKIP needs root and setpriv"
 	echo "ok $((n + 2)) - VM demo without root # SKIP needs root and setpriv"
-	n=$((n + 2))
+	echo "ok $((n + 3)) - scripts/vm without root # SKIP needs root and setpriv"
+	n=$((n + 3))
 fi
 
 echo "1..$n"
