@@ -12,6 +12,7 @@
 #include <tlswitness/tls13.h>
 #include "../../user/lib/tls13.h"
 #include "tls13_live.h"
+#include "aead_baseline.h"
 
 static double now_ms(void)
 {
@@ -26,93 +27,6 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-/* The keys of every protected record, precomputed: only decryption is timed. */
-struct baseline {
-	const EVP_CIPHER *cipher;
-	size_t n;
-	const uint8_t **rec;
-	size_t *len;
-	uint8_t (*key)[32];
-	uint8_t (*iv)[12];
-	uint64_t *seq;
-	int *rekey;
-};
-
-static int baseline_prepare(struct baseline *b, const struct tw_tls_session *s,
-			    const struct live_session *ls)
-{
-	const struct tls13_suite *suite = tls13_suite_find(s->cipher_suite);
-	const struct tw_tls_secrets *k = &s->secrets;
-	struct tls13_kdf kdf;
-	size_t d, i, total = s->dir[0].nrecords + s->dir[1].nrecords;
-	int last = -1;
-
-	if (tls13_kdf_init(&kdf, suite))
-		return -1;
-	memset(b, 0, sizeof(*b));
-	b->cipher = EVP_CIPHER_fetch(NULL, suite->cipher, NULL);
-	b->rec = calloc(total, sizeof(*b->rec));
-	b->len = calloc(total, sizeof(*b->len));
-	b->key = calloc(total, sizeof(*b->key));
-	b->iv = calloc(total, sizeof(*b->iv));
-	b->seq = calloc(total, sizeof(*b->seq));
-	b->rekey = calloc(total, sizeof(*b->rekey));
-	for (d = 0; d < 2; d++) {
-		for (i = 0; i < s->dir[d].nrecords; i++) {
-			const struct tw_tls_record *r = &s->dir[d].records[i];
-			const uint8_t *secret;
-			int epoch;
-
-			if (r->protection == TW_TLS_PLAINTEXT)
-				continue;
-			if (r->protection == TW_TLS_HANDSHAKE_KEYS)
-				secret = d ? k->server_handshake_traffic
-					   : k->client_handshake_traffic;
-			else
-				secret = d ? k->server_application_traffic_0
-					   : k->client_application_traffic_0;
-			epoch = (int)d * 2 + (r->protection == TW_TLS_APPLICATION_KEYS);
-			tls13_expand_label(&kdf, secret, "key", NULL, 0, b->key[b->n],
-					   suite->key_len);
-			tls13_expand_label(&kdf, secret, "iv", NULL, 0, b->iv[b->n], 12);
-			b->rec[b->n] = ls->stream[d].p + r->offset;
-			b->len[b->n] = r->length;
-			b->seq[b->n] = r->seq;
-			b->rekey[b->n] = epoch != last;
-			last = epoch;
-			b->n++;
-		}
-	}
-	tls13_kdf_free(&kdf);
-	return 0;
-}
-
-/* Decrypt every protected record: the work no verifier can avoid. */
-static int baseline_run(const struct baseline *b, EVP_CIPHER_CTX *ctx, uint8_t *out)
-{
-	uint8_t nonce[12], tag[16];
-	size_t i, ct;
-	int n, j;
-
-	for (i = 0; i < b->n; i++) {
-		ct = b->len[i] - 5 - 16;
-		if (b->rekey[i] && (EVP_DecryptInit_ex2(ctx, b->cipher, NULL, NULL, NULL) != 1 ||
-				    EVP_DecryptInit_ex2(ctx, NULL, b->key[i], NULL, NULL) != 1))
-			return -1;
-		memcpy(nonce, b->iv[i], 12);
-		for (j = 0; j < 8; j++)
-			nonce[11 - j] ^= (uint8_t)(b->seq[i] >> (8 * j));
-		memcpy(tag, b->rec[i] + 5 + ct, 16);
-		if (EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) != 1 ||
-		    EVP_DecryptUpdate(ctx, NULL, &n, b->rec[i], 5) != 1 ||
-		    EVP_DecryptUpdate(ctx, out, &n, b->rec[i] + 5, (int)ct) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag) != 1 ||
-		    EVP_DecryptFinal_ex(ctx, out + n, &n) != 1)
-			return -1;
-	}
-	return 0;
 }
 
 /* Median verify and AEAD-only times for a session with a @size-byte response. */
@@ -146,7 +60,8 @@ static int measure(size_t size, int rounds, const struct live_cert *leaf, X509_S
 	p.trust = store;
 	p.host = "server.test";
 	p.require_group = TW_TLS_GROUP_SECP256R1;
-	if (tw_tls13_verify(&p, &s, &st) || baseline_prepare(&b, s, &ls) ||
+	if (tw_tls13_verify(&p, &s, &st) ||
+	    baseline_prepare(&b, s, (const uint8_t *[]){ls.stream[0].p, ls.stream[1].p}) ||
 	    baseline_run(&b, ctx, out)) {
 		fprintf(stderr, "tls13_bench: %s\n", st.msg);
 		return -1;
@@ -174,6 +89,7 @@ static int measure(size_t size, int rounds, const struct live_cert *leaf, X509_S
 	free(tb);
 	free(out);
 	EVP_CIPHER_CTX_free(ctx);
+	baseline_free(&b);
 	live_free(&ls);
 	return 0;
 }
