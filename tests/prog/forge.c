@@ -29,6 +29,7 @@
  *   signed.  Nothing here is a test-only path in the verifier: it gets a
  *   trusted key like any other.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509_vfy.h>
 #include <tss2/tss2_mu.h>
 
@@ -52,16 +54,18 @@
 struct forge {
 	struct tw_proof p;
 	struct tw_verify_opts o;
-	int reseal;		/* rewrite the log and attestation, sign with the test AK */
-	int recommit;		/* also make every commit the digest of its claimed bytes */
-	int exclusive_no;	/* sign exclusiveSession = NO */
-	int bad_digest;		/* sign a digest the log does not replay to */
-	int bad_signer;		/* sign with a qualifiedSigner that is not the AK's */
-	int trust_real;		/* the verifier still trusts the real AK */
+	int reseal;	     /* rewrite the log and attestation, sign with the test AK */
+	int recommit;	     /* also make every commit the digest of its claimed bytes */
+	int exclusive_no;    /* sign exclusiveSession = NO */
+	int bad_digest;	     /* sign a digest the log does not replay to */
+	int bad_signer;	     /* sign with a qualifiedSigner that is not the AK's */
+	int trust_real;	     /* the verifier still trusts the real AK */
+	int rsa_ak;	     /* the test AK is RSA: TPM2_ALG_RSASSA or TPM2_ALG_RSAPSS */
+	int spoil_signature; /* flip a bit of the proof's signature after resealing */
 	uint8_t nonce[TW_PROOF_MAX_NONCE];
 };
 
-static EVP_PKEY *real_ak, *test_ak, *other_ak;
+static EVP_PKEY *real_ak, *test_ak, *test_rsa, *other_ak;
 static X509_STORE *trust;
 static char *proof_text;
 static size_t proof_len;
@@ -77,8 +81,9 @@ static int point_of(EVP_PKEY *k, uint8_t out[65])
 {
 	size_t n = 0;
 
-	return EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", out, 65, &n) == 1 &&
-	       n == 65 ? 0 : -1;
+	return EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", out, 65, &n) == 1 && n == 65
+		       ? 0
+		       : -1;
 }
 
 /* ---- TPM buffers ---- */
@@ -222,7 +227,7 @@ static void replace_ak(struct tw_audit_entry *e)
 {
 	struct tw_cmd_view cv;
 	struct tw_rsp_view rv;
-	TPM2B_PUBLIC pub = { 0 };
+	TPM2B_PUBLIC pub = {0};
 	uint8_t point[65];
 	size_t off = 0, len;
 
@@ -240,6 +245,75 @@ static void replace_ak(struct tw_audit_entry *e)
 	test_ak_public_len = len;
 }
 
+/*
+ * The RSA test AK in the endorsement CreatePrimary: the template the
+ * command sends and the outPublic the response returns both become an RSA
+ * 2048 restricted signing key with @scheme and SHA-256, the AK template's
+ * attributes kept.
+ */
+static void replace_ak_rsa(struct tw_audit_entry *e, TPMI_ALG_SIG_SCHEME scheme)
+{
+	struct tw_cmd_view cv;
+	struct tw_rsp_view rv;
+	TPM2B_PUBLIC pub = {0}, orig = {0};
+	uint8_t cmd[1024], rsp[2048];
+	size_t off = 0, clen, rlen;
+	BIGNUM *n = NULL;
+
+	parse(e, &cv, &rv);
+	Tss2_MU_TPM2B_PUBLIC_Unmarshal(rv.params, rv.params_len, &off, &orig);
+	pub.publicArea.type = TPM2_ALG_RSA;
+	pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+	pub.publicArea.objectAttributes = orig.publicArea.objectAttributes;
+	pub.publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	pub.publicArea.parameters.rsaDetail.scheme.scheme = scheme;
+	pub.publicArea.parameters.rsaDetail.scheme.details.anySig.hashAlg = TPM2_ALG_SHA256;
+	pub.publicArea.parameters.rsaDetail.keyBits = 2048;
+
+	/* inSensitive (6 bytes), inPublic, outsideInfo and creationPCR (6 bytes). */
+	memcpy(cmd, cv.params, 6);
+	clen = 6;
+	Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, cmd, sizeof(cmd), &clen);
+	memcpy(cmd + clen, cv.params + cv.params_len - 6, 6);
+	clen += 6;
+
+	EVP_PKEY_get_bn_param(test_rsa, "n", &n);
+	pub.publicArea.unique.rsa.size = 256;
+	BN_bn2binpad(n, pub.publicArea.unique.rsa.buffer, 256);
+	BN_free(n);
+	rlen = 0;
+	Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, rsp, sizeof(rsp), &rlen);
+	memcpy(test_ak_public, rsp, rlen);
+	test_ak_public_len = rlen;
+	memcpy(rsp + rlen, rv.params + off, rv.params_len - off);
+	rlen += rv.params_len - off;
+
+	set_cmd_params(e, cmd, clen);
+	set_rsp_params(e, rsp, rlen);
+}
+
+/* RSASSA or RSAPSS with SHA-256 by the RSA test AK, as a marshalled TPMT_SIGNATURE. */
+static size_t sign_attest_rsa(TPMI_ALG_SIG_SCHEME scheme, const uint8_t *attest, size_t len,
+			      uint8_t *out, size_t max)
+{
+	TPMT_SIGNATURE sig = {.sigAlg = scheme};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t n = sizeof(sig.signature.rsassa.sig.buffer), off = 0;
+
+	EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, test_rsa, NULL);
+	if (scheme == TPM2_ALG_RSAPSS) {
+		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32);
+	}
+	EVP_DigestSign(md, sig.signature.rsassa.sig.buffer, &n, attest, len);
+	EVP_MD_CTX_free(md);
+	sig.signature.rsassa.hash = TPM2_ALG_SHA256;
+	sig.signature.rsassa.sig.size = (UINT16)n;
+	Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, out, max, &off);
+	return off;
+}
+
 /* ECDSA-SHA256 by the test AK as a marshalled TPMT_SIGNATURE. */
 static size_t sign_attest(const uint8_t *attest, size_t len, uint8_t *out, size_t max)
 {
@@ -247,7 +321,7 @@ static size_t sign_attest(const uint8_t *attest, size_t len, uint8_t *out, size_
 	uint8_t der[80];
 	const uint8_t *q = der;
 	size_t der_len = sizeof(der), off = 0;
-	TPMT_SIGNATURE sig = { .sigAlg = TPM2_ALG_ECDSA };
+	TPMT_SIGNATURE sig = {.sigAlg = TPM2_ALG_ECDSA};
 	const BIGNUM *r, *s;
 	ECDSA_SIG *es;
 
@@ -272,7 +346,7 @@ static void reseal_attest(struct forge *f, struct tw_audit_entry *e, const uint8
 	struct tw_proof *p = &f->p;
 	struct tw_cmd_view cv;
 	struct tw_rsp_view rv;
-	TPMS_ATTEST a = { 0 };
+	TPMS_ATTEST a = {0};
 	uint8_t th[32], qd[32], abuf[1024], params[2048], cmd[36];
 	size_t off, alen = 0, slen;
 	uint16_t n;
@@ -298,7 +372,11 @@ static void reseal_attest(struct forge *f, struct tw_audit_entry *e, const uint8
 	params[1] = (uint8_t)alen;
 	memcpy(params + 2, abuf, alen);
 	off = 2 + alen;
-	slen = sign_attest(abuf, alen, params + off, sizeof(params) - off);
+	if (f->rsa_ak)
+		slen = sign_attest_rsa((TPMI_ALG_SIG_SCHEME)f->rsa_ak, abuf, alen, params + off,
+				       sizeof(params) - off);
+	else
+		slen = sign_attest(abuf, alen, params + off, sizeof(params) - off);
 	set_rsp_params(e, params, off + slen);
 
 	free(p->attest);
@@ -347,9 +425,9 @@ static void reseal(struct forge *f)
 {
 	struct tw_audit_log *log = &f->p.log;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t digest[32] = { 0 }, nonce_tpm[64], cp[32], rp[32];
+	uint8_t digest[32] = {0}, nonce_tpm[64], cp[32], rp[32];
 	uint16_t nonce_tpm_len = 0;
-	struct names ns = { .n = 0 };
+	struct names ns = {.n = 0};
 	size_t i;
 
 	for (i = 0; i < log->count; i++) {
@@ -368,8 +446,11 @@ static void reseal(struct forge *f)
 			memcpy(nonce_tpm, rv.params + 2, nonce_tpm_len);
 			break;
 		case TPM2_CC_CreatePrimary:
-			if (cv.handles[0] == TPM2_RH_ENDORSEMENT)
+			if (cv.handles[0] == TPM2_RH_ENDORSEMENT && f->rsa_ak)
+				replace_ak_rsa(e, (TPMI_ALG_SIG_SCHEME)f->rsa_ak);
+			else if (cv.handles[0] == TPM2_RH_ENDORSEMENT)
 				replace_ak(e);
+			parse(e, &cv, &rv);
 			fix_name(md, rv.params, rv.params_len, 0, &name);
 			names_put(&ns, rv.handle, &name);
 			break;
@@ -449,14 +530,14 @@ static int replace_point(uint8_t *buf, size_t len, const uint8_t *from, const ui
  */
 static int spoil_certificate_verify(struct tw_proof *p)
 {
-	struct tw_tls_params tp = { .flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST };
+	struct tw_tls_params tp = {.flags = TW_TLS_SKIP_CHAIN | TW_TLS_SKIP_HOST};
 	struct tw_audit_replay *rp = calloc(1, sizeof(*rp));
 	struct tw_tls_session *s = NULL;
 	const struct tls13_suite *suite;
 	struct tls13_kdf kdf;
 	struct tls13_aead aead;
 	uint8_t *stream[2], inner[TLS13_MAX_CIPHERTEXT], nonce[12];
-	size_t len[2] = { 0, 0 }, at[2] = { 0, 0 }, i, k, ri = 0;
+	size_t len[2] = {0, 0}, at[2] = {0, 0}, i, k, ri = 0;
 	int d, n, rc = -1;
 	EVP_CIPHER_CTX *ctx;
 
@@ -542,7 +623,7 @@ static int text_case(const char *name, const char *from, const char *to, const c
 {
 	char *t = malloc(proof_len + 64), *at = strstr(proof_text, from);
 	struct tw_verify_result res;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	struct tw_proof p;
 	size_t head;
 	int code;
@@ -558,7 +639,7 @@ static int text_case(const char *name, const char *from, const char *to, const c
 	code = tw_proof_parse(t, strlen(t), &p, &st);
 	memset(&res, 0, sizeof(res));
 	if (code == TW_OK) {
-		code = tw_verify(&p, &(struct tw_verify_opts){ .ak_key = real_ak, .trust = trust },
+		code = tw_verify(&p, &(struct tw_verify_opts){.ak_key = real_ak, .trust = trust},
 				 &res, &st);
 		tw_verify_result_free(&res);
 		tw_proof_clear(&p);
@@ -573,15 +654,15 @@ typedef int (*mutator)(struct forge *f);
 struct forge_case {
 	const char *name;
 	enum tw_check want;
-	const char *why;	/* a piece of the expected message */
+	const char *why; /* a piece of the expected message */
 	mutator mutate;
 };
 
 static int run_case(const struct forge_case *c)
 {
-	struct forge f = { 0 };
+	struct forge f = {0};
 	struct tw_verify_result res;
-	struct tw_status st = { 0 };
+	struct tw_status st = {0};
 	enum tw_code code;
 	int good;
 
@@ -595,12 +676,21 @@ static int run_case(const struct forge_case *c)
 	}
 	if (f.reseal) {
 		reseal(&f);
-		f.o.ak_key = f.trust_real ? real_ak : test_ak;
+		f.o.ak_key = f.trust_real ? real_ak : f.rsa_ak ? test_rsa : test_ak;
+		if (f.spoil_signature)
+			flip(f.p.signature, f.p.signature_len - 1);
 	}
 	if (out_dir) {
 		char path[512];
+		size_t k, at = (size_t)snprintf(path, sizeof(path), "%s/", out_dir);
 
-		snprintf(path, sizeof(path), "%s/%s.json", out_dir, c->name);
+		/* The case's name, in letters, digits and dashes. */
+		for (k = 0; c->name[k] && at + 6 < sizeof(path); k++)
+			if (isalnum((unsigned char)c->name[k]))
+				path[at++] = c->name[k];
+			else if (at && path[at - 1] != '-' && path[at - 1] != '/')
+				path[at++] = '-';
+		strcpy(path + at, ".json");
 		tw_proof_write_file(&f.p, path, NULL);
 	}
 	code = tw_verify(&f.p, &f.o, &res, &st);
@@ -638,7 +728,7 @@ static int m_attest_magic(struct forge *f)
 
 static int m_attest_type(struct forge *f)
 {
-	f->p.attest[5] ^= 0x02;	/* TPM_ST_ATTEST_SESSION_AUDIT 0x8016 -> 0x8014 */
+	f->p.attest[5] ^= 0x02; /* TPM_ST_ATTEST_SESSION_AUDIT 0x8016 -> 0x8014 */
 	return 0;
 }
 
@@ -662,7 +752,7 @@ static int m_attest_clock(struct forge *f)
 
 static int m_attest_exclusive(struct forge *f)
 {
-	flip(f->p.attest, f->p.attest_len - 35);	/* exclusiveSession YES -> NO, unsigned */
+	flip(f->p.attest, f->p.attest_len - 35); /* exclusiveSession YES -> NO, unsigned */
 	return 0;
 }
 
@@ -755,7 +845,7 @@ static int m_zgen_outpoint(struct forge *f)
 	struct tw_rsp_view rv;
 
 	parse(e, &cv, &rv);
-	flip((uint8_t *)rv.params, 4 + 7);	/* inside outPoint.x: the shared secret */
+	flip((uint8_t *)rv.params, 4 + 7); /* inside outPoint.x: the shared secret */
 	return 0;
 }
 
@@ -802,7 +892,7 @@ static int m_other_host(struct forge *f)
 
 static int m_expired(struct forge *f)
 {
-	f->o.verify_time = time(NULL) + 30 * 24 * 3600;	/* the test leaves last 2 days */
+	f->o.verify_time = time(NULL) + 30 * 24 * 3600; /* the test leaves last 2 days */
 	return 0;
 }
 
@@ -923,7 +1013,7 @@ static int m_derivation_parent(struct forge *f)
 
 	if (i < 0 || parse(&f->p.log.entries[i], &cv, &rv))
 		return -1;
-	ca = (uint8_t *)cv.params + 6 + 6;	/* inSensitive (6 bytes), TPM2B_PUBLIC */
+	ca = (uint8_t *)cv.params + 6 + 6; /* inSensitive (6 bytes), TPM2B_PUBLIC */
 	ra = (uint8_t *)rv.params + 6;
 	tw_put32(ca, tw_get32(ca) | TPMA_OBJECT_SIGN_ENCRYPT);
 	tw_put32(ra, tw_get32(ra) | TPMA_OBJECT_SIGN_ENCRYPT);
@@ -1017,71 +1107,98 @@ static int m_handshake_cut(struct forge *f)
 	return 0;
 }
 
+static int m_rsa_ak(struct forge *f)
+{
+	f->reseal = 1;
+	f->rsa_ak = TPM2_ALG_RSASSA;
+	return 0;
+}
+
+static int m_rsa_pss_ak(struct forge *f)
+{
+	f->reseal = 1;
+	f->rsa_ak = TPM2_ALG_RSAPSS;
+	return 0;
+}
+
+/* An RSA AK whose signature is changed after the resealing. */
+static int m_rsa_signature(struct forge *f)
+{
+	f->reseal = 1;
+	f->rsa_ak = TPM2_ALG_RSASSA;
+	f->spoil_signature = 1;
+	return 0;
+}
+
 static const struct forge_case cases[] = {
-	{ "base proof", TW_CHECK_NONE, "", m_none },
-	{ "base proof resealed by the test AK", TW_CHECK_NONE, "", m_resealed },
+	{"base proof", TW_CHECK_NONE, "", m_none},
+	{"base proof resealed by the test AK", TW_CHECK_NONE, "", m_resealed},
 
 	/* Without the AK's private key. */
-	{ "attest: magic bit flipped", TW_CHECK_ATTESTATION, "TPM_GENERATED_VALUE",
-	  m_attest_magic },
-	{ "attest: type changed", TW_CHECK_ATTESTATION, "TPM_ST_ATTEST_SESSION_AUDIT",
-	  m_attest_type },
-	{ "attest: a byte appended", TW_CHECK_ATTESTATION, "nothing after it", m_attest_trailing },
-	{ "attest: clock bit flipped", TW_CHECK_AK_SIGNATURE, "does not verify", m_attest_clock },
-	{ "attest: exclusiveSession set to NO", TW_CHECK_AK_SIGNATURE, "does not verify",
-	  m_attest_exclusive },
-	{ "signature: bit flipped", TW_CHECK_AK_SIGNATURE, "does not verify", m_signature },
-	{ "ak_public: bit flipped", TW_CHECK_AK_TRUSTED, "proof's AK", m_ak_public },
-	{ "another AK trusted by the verifier", TW_CHECK_AK_TRUSTED, "not the AK the verifier",
-	  m_other_ak },
-	{ "wrong nonce", TW_CHECK_QUALIFYING_DATA, "another nonce", m_wrong_nonce },
-	{ "nonce field changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_proof_nonce },
-	{ "record: bit flipped", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_bit },
-	{ "record: time changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_time },
-	{ "transcript truncated by a record", TW_CHECK_QUALIFYING_DATA, "does not bind",
-	  m_truncated },
-	{ "log: commit dropped", TW_CHECK_AUDIT_LOG, "HMAC", m_drop_commit },
-	{ "log: commit duplicated", TW_CHECK_AUDIT_LOG, "HMAC", m_duplicate_commit },
-	{ "log: commit and ZGen reordered", TW_CHECK_AUDIT_LOG, "HMAC", m_reorder },
-	{ "log: committed digest bit flipped", TW_CHECK_AUDIT_LOG, "HMAC", m_commit_bit },
-	{ "log: ZGen output bit flipped", TW_CHECK_AUDIT_LOG, "HMAC", m_zgen_outpoint },
-	{ "log: ZGen replaced by GetRandom", TW_CHECK_SEQUENCE, "not part of the proving sequence",
-	  m_unknown_command },
-	{ "record after ZGen claimed as committed", TW_CHECK_COMMIT, "is not the SHA-256",
-	  m_moved_record },
-	{ "zgen index moved", TW_CHECK_SEQUENCE, "zgen entry", m_zgen_index },
-	{ "commit index moved", TW_CHECK_SEQUENCE, "commit 0 names entry", m_commit_index },
-	{ "server_name of another host", TW_CHECK_TLS, "host name mismatch", m_other_host },
-	{ "certificate expired at verification time", TW_CHECK_TLS, "expired", m_expired },
-	{ "cipher_suite hint changed", TW_CHECK_TLS, "cipher_suite", m_suite_hint },
+	{"attest: magic bit flipped", TW_CHECK_ATTESTATION, "TPM_GENERATED_VALUE", m_attest_magic},
+	{"attest: type changed", TW_CHECK_ATTESTATION, "TPM_ST_ATTEST_SESSION_AUDIT",
+	 m_attest_type},
+	{"attest: a byte appended", TW_CHECK_ATTESTATION, "nothing after it", m_attest_trailing},
+	{"attest: clock bit flipped", TW_CHECK_AK_SIGNATURE, "does not verify", m_attest_clock},
+	{"attest: exclusiveSession set to NO", TW_CHECK_AK_SIGNATURE, "does not verify",
+	 m_attest_exclusive},
+	{"signature: bit flipped", TW_CHECK_AK_SIGNATURE, "does not verify", m_signature},
+	{"ak_public: bit flipped", TW_CHECK_AK_TRUSTED, "proof's AK", m_ak_public},
+	{"another AK trusted by the verifier", TW_CHECK_AK_TRUSTED, "not the AK the verifier",
+	 m_other_ak},
+	{"wrong nonce", TW_CHECK_QUALIFYING_DATA, "another nonce", m_wrong_nonce},
+	{"nonce field changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_proof_nonce},
+	{"record: bit flipped", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_bit},
+	{"record: time changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_time},
+	{"transcript truncated by a record", TW_CHECK_QUALIFYING_DATA, "does not bind",
+	 m_truncated},
+	{"log: commit dropped", TW_CHECK_AUDIT_LOG, "HMAC", m_drop_commit},
+	{"log: commit duplicated", TW_CHECK_AUDIT_LOG, "HMAC", m_duplicate_commit},
+	{"log: commit and ZGen reordered", TW_CHECK_AUDIT_LOG, "HMAC", m_reorder},
+	{"log: committed digest bit flipped", TW_CHECK_AUDIT_LOG, "HMAC", m_commit_bit},
+	{"log: ZGen output bit flipped", TW_CHECK_AUDIT_LOG, "HMAC", m_zgen_outpoint},
+	{"log: ZGen replaced by GetRandom", TW_CHECK_SEQUENCE, "not part of the proving sequence",
+	 m_unknown_command},
+	{"record after ZGen claimed as committed", TW_CHECK_COMMIT, "is not the SHA-256",
+	 m_moved_record},
+	{"zgen index moved", TW_CHECK_SEQUENCE, "zgen entry", m_zgen_index},
+	{"commit index moved", TW_CHECK_SEQUENCE, "commit 0 names entry", m_commit_index},
+	{"server_name of another host", TW_CHECK_TLS, "host name mismatch", m_other_host},
+	{"certificate expired at verification time", TW_CHECK_TLS, "expired", m_expired},
+	{"cipher_suite hint changed", TW_CHECK_TLS, "cipher_suite", m_suite_hint},
 
 	/* With a compromised AK (the test AK). */
-	{ "resealed proof, verifier trusts the real AK", TW_CHECK_AK_TRUSTED,
-	  "not the AK the verifier", m_real_ak_trusted },
-	{ "exclusiveSession NO", TW_CHECK_EXCLUSIVE, "exclusiveSession is NO", m_exclusive_no },
-	{ "signed digest is not the log's", TW_CHECK_AUDIT_DIGEST, "differs from the replayed",
-	  m_bad_digest },
-	{ "attestation signed for another signer", TW_CHECK_ATTESTATION, "signer is not the AK",
-	  m_bad_signer },
-	{ "ECDH key made by CreatePrimary", TW_CHECK_SEQUENCE, "not allowed at this point",
-	  m_key_primary },
-	{ "key without sensitiveDataOrigin", TW_CHECK_KEY, "sensitiveDataOrigin", m_key_no_sdo },
-	{ "key with fixedTPM clear", TW_CHECK_KEY, "fixedTPM", m_key_no_fixedtpm },
-	{ "key that can sign", TW_CHECK_KEY, "sign is set", m_key_sign },
-	{ "key under a derivation parent", TW_CHECK_PARENT, "not an ordinary storage key",
-	  m_derivation_parent },
-	{ "second ZGen", TW_CHECK_SEQUENCE, "not allowed at this point", m_second_zgen },
-	{ "commit after ZGen claimed as before", TW_CHECK_SEQUENCE, "zgen entry",
-	  m_commit_after_claimed },
-	{ "commit after ZGen, indices true", TW_CHECK_SEQUENCE, "no commit",
-	  m_commit_after_told },
-	{ "ClientHello share changed", TW_CHECK_CLIENT_SHARE, "ClientHello key share",
-	  m_client_share },
-	{ "ZGen input changed", TW_CHECK_SERVER_SHARE, "ServerHello key share", m_zgen_input },
-	{ "bad CertificateVerify, record re-encrypted", TW_CHECK_TLS,
-	  "CertificateVerify signature invalid", m_bad_certificate_verify },
-	{ "transcript cut after the server's flight", TW_CHECK_TLS, "stream ends before",
-	  m_handshake_cut },
+	{"resealed proof, verifier trusts the real AK", TW_CHECK_AK_TRUSTED,
+	 "not the AK the verifier", m_real_ak_trusted},
+	{"exclusiveSession NO", TW_CHECK_EXCLUSIVE, "exclusiveSession is NO", m_exclusive_no},
+	{"signed digest is not the log's", TW_CHECK_AUDIT_DIGEST, "differs from the replayed",
+	 m_bad_digest},
+	{"attestation signed for another signer", TW_CHECK_ATTESTATION, "signer is not the AK",
+	 m_bad_signer},
+	{"ECDH key made by CreatePrimary", TW_CHECK_SEQUENCE, "not allowed at this point",
+	 m_key_primary},
+	{"key without sensitiveDataOrigin", TW_CHECK_KEY, "sensitiveDataOrigin", m_key_no_sdo},
+	{"key with fixedTPM clear", TW_CHECK_KEY, "fixedTPM", m_key_no_fixedtpm},
+	{"key that can sign", TW_CHECK_KEY, "sign is set", m_key_sign},
+	{"key under a derivation parent", TW_CHECK_PARENT, "not an ordinary storage key",
+	 m_derivation_parent},
+	{"second ZGen", TW_CHECK_SEQUENCE, "not allowed at this point", m_second_zgen},
+	{"commit after ZGen claimed as before", TW_CHECK_SEQUENCE, "zgen entry",
+	 m_commit_after_claimed},
+	{"commit after ZGen, indices true", TW_CHECK_SEQUENCE, "no commit", m_commit_after_told},
+	{"ClientHello share changed", TW_CHECK_CLIENT_SHARE, "ClientHello key share",
+	 m_client_share},
+	{"ZGen input changed", TW_CHECK_SERVER_SHARE, "ServerHello key share", m_zgen_input},
+	{"bad CertificateVerify, record re-encrypted", TW_CHECK_TLS,
+	 "CertificateVerify signature invalid", m_bad_certificate_verify},
+	{"transcript cut after the server's flight", TW_CHECK_TLS, "stream ends before",
+	 m_handshake_cut},
+
+	/* An AK of another kind than the AK template's, signing as a TPM would. */
+	{"RSA AK with RSASSA, trusted", TW_CHECK_NONE, "", m_rsa_ak},
+	{"RSA AK with RSAPSS, trusted", TW_CHECK_NONE, "", m_rsa_pss_ak},
+	{"RSA AK, signature bit flipped", TW_CHECK_AK_SIGNATURE, "does not verify",
+	 m_rsa_signature},
 };
 
 static int load(const char *proof, const char *ak, const char *ca)
@@ -1106,8 +1223,10 @@ static int load(const char *proof, const char *ak, const char *ca)
 	BIO_free(bio);
 	trust = X509_STORE_new();
 	test_ak = new_p256();
+	test_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	other_ak = new_p256();
-	if (!real_ak || !trust || !test_ak || !other_ak || X509_STORE_load_file(trust, ca) != 1)
+	if (!real_ak || !trust || !test_ak || !test_rsa || !other_ak ||
+	    X509_STORE_load_file(trust, ca) != 1)
 		return -1;
 	return 0;
 }
@@ -1127,18 +1246,16 @@ int main(int argc, char **argv)
 
 	/* Files the strict reader refuses. */
 	text_case("file: version 2", "\"version\":1", "\"version\":2", "version 2");
-	text_case("file: unknown field", "\"retries\":", "\"extra\":0,\"retries\":",
-		  "does not define");
-	text_case("file: duplicated field", "\"retries\":", "\"retries\":0,\"retries\":",
-		  "twice");
-	text_case("file: base64 not canonical", "\"attest\":\"", "\"attest\":\"=",
-		  "base64");
-	text_case("file: record offsets do not tile", "\"offset\":0,", "\"offset\":1,",
-		  "offset");
+	text_case("file: unknown field",
+		  "\"retries\":", "\"extra\":0,\"retries\":", "does not define");
+	text_case("file: duplicated field", "\"retries\":", "\"retries\":0,\"retries\":", "twice");
+	text_case("file: base64 not canonical", "\"attest\":\"", "\"attest\":\"=", "base64");
+	text_case("file: record offsets do not tile", "\"offset\":0,", "\"offset\":1,", "offset");
 
 	free(proof_text);
 	EVP_PKEY_free(real_ak);
 	EVP_PKEY_free(test_ak);
+	EVP_PKEY_free(test_rsa);
 	EVP_PKEY_free(other_ak);
 	X509_STORE_free(trust);
 	return tap_done();

@@ -272,6 +272,22 @@ static const char *protection_name(enum tw_tls_protection p)
 
 /* ---- text ---- */
 
+/* @text in lines of at most @width columns, broken at spaces. */
+static void print_folded(const char *text, size_t width)
+{
+	while (strlen(text) > width) {
+		size_t cut = width;
+
+		while (cut && text[cut] != ' ')
+			cut--;
+		if (!cut)
+			cut = width;
+		printf("%.*s\n", (int)cut, text);
+		text += cut + (text[cut] == ' ');
+	}
+	printf("%s\n", text);
+}
+
 static void print_text(const char *path, const struct tw_proof *p, const struct tw_verify_result *r)
 {
 	const struct tw_tls_session *s = r->tls;
@@ -281,8 +297,7 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 
 	hex(nonce, p->nonce, p->nonce_len);
 	printf("proof       %s\n", path);
-	printf("result      verified: every check passed; the TPM vouches for the handshake "
-	       "and the records marked attested\n\n");
+	printf("result      verified: every check passed\n\n");
 
 	printf("handshake (attested)\n");
 	printf("  server    %s: certificate chain verified, host name matches%s%s%s\n", r->host,
@@ -307,10 +322,10 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	else
 		printf("  nonce     %s: not checked (no --nonce given), freshness unknown\n",
 		       p->nonce_len ? nonce : "none");
-	printf("  window    %s channel, %u retries; key created at log entry %zu, ZGen at "
-	       "entry %zu\n",
-	       p->channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback", p->retries,
-	       r->replay->reset_index, r->replay->zgen_index);
+	printf("  channel   %s, %u retries (the prover's word, not signed)\n",
+	       p->channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback", p->retries);
+	printf("  log       key created at entry %zu, ZGen at entry %zu\n", r->replay->reset_index,
+	       r->replay->zgen_index);
 	for (i = 0; i < p->commit_count; i++)
 		printf("  commit    log entry %zu: server bytes [0, %" PRIu64 "), %s ZGen\n",
 		       p->commits[i].entry, p->commits[i].server_bytes,
@@ -330,7 +345,8 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 		       pr->time_ns / 1e6, tw_tls_dir_name(v->dir), pr->offset, pr->len,
 		       protection_name(v->tls->protection), tw_record_class_name(v->cls), content);
 	}
-	printf("\n%s\n", tw_consistent_limit);
+	printf("\n");
+	print_folded(tw_consistent_limit, 78);
 }
 
 /* ---- JSON (Documentation/verifier.rst, "JSON output") ---- */

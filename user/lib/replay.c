@@ -109,10 +109,15 @@ static int tw_2b(const uint8_t *p, size_t len, size_t *off, const uint8_t **b, u
 	return 0;
 }
 
-/* Parse a TPM2B_PUBLIC of a SHA-256 ECC P-256 object into @obj, with its name. */
-static int tw_take_public(struct tw_replay_state *s, const uint8_t *p, size_t len, size_t *off,
-			  TPM2B_PUBLIC *pub, struct tw_name *name)
+/*
+ * Parse a TPM2B_PUBLIC of a SHA-256 ECC P-256 object into @obj, with its
+ * name; with @rsa_ok, an RSA object of at most 4096 bits too (an AK made
+ * from an RSA template).
+ */
+static int tw_take_public_of(struct tw_replay_state *s, const uint8_t *p, size_t len,
+			     size_t *off, TPM2B_PUBLIC *pub, struct tw_name *name, int rsa_ok)
 {
+	const TPMT_PUBLIC *a = &pub->publicArea;
 	size_t start = *off, inner;
 	const uint8_t *area;
 	uint16_t n;
@@ -123,11 +128,20 @@ static int tw_take_public(struct tw_replay_state *s, const uint8_t *p, size_t le
 	inner = start;
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, *off, &inner, pub) || inner != *off)
 		return -1;
-	if (pub->publicArea.type != TPM2_ALG_ECC || pub->publicArea.nameAlg != TPM2_ALG_SHA256 ||
-	    pub->publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
-	    pub->publicArea.unique.ecc.x.size > 32 || pub->publicArea.unique.ecc.y.size > 32)
+	if (a->nameAlg != TPM2_ALG_SHA256)
+		return -1;
+	if (rsa_ok && a->type == TPM2_ALG_RSA && a->unique.rsa.size <= 512)
+		return tw_name_of_public(name, s->md, area, n);
+	if (a->type != TPM2_ALG_ECC || a->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+	    a->unique.ecc.x.size > 32 || a->unique.ecc.y.size > 32)
 		return -1;
 	return tw_name_of_public(name, s->md, area, n);
+}
+
+static int tw_take_public(struct tw_replay_state *s, const uint8_t *p, size_t len, size_t *off,
+			  TPM2B_PUBLIC *pub, struct tw_name *name)
+{
+	return tw_take_public_of(s, p, len, off, pub, name, 0);
 }
 
 /* creationData, creationHash and creationTicket (Part 3 12.1, 24.1): bounded, not kept. */
@@ -358,8 +372,9 @@ static enum tw_code tw_create_primary(struct tw_replay_state *s)
 
 	if (hierarchy != TPM2_RH_NULL && hierarchy != TPM2_RH_ENDORSEMENT)
 		return tw_reject(s, "primary outside the null and endorsement hierarchies");
-	if (tw_take_public(s, s->rv.params, s->rv.params_len, &off, &pub, &name))
-		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 public area");
+	if (tw_take_public_of(s, s->rv.params, s->rv.params_len, &off, &pub, &name,
+			      hierarchy == TPM2_RH_ENDORSEMENT))
+		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 (or RSA AK) public area");
 	code = tw_primary_command(s, &pub);
 	if (code == TW_OK)
 		code = tw_primary_creation(s, hierarchy, &off);
