@@ -30,7 +30,8 @@ ok() {
 }
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # one_line FILE PATTERN: FILE holds exactly one line and it matches PATTERN.
@@ -77,7 +78,8 @@ ok $? "the last line says where the proof is"
 "$top/scripts/demo" --ca-file "$work/certs/ca.pem" --out "$work/out2" \
 	"https://localhost:$(free_port)/" >/dev/null 2>"$work/err"
 rc=$?
-[ "$rc" -ne 0 ] && grep -q "cannot connect.*is the server up" "$work/err" && [ ! -e "$work/out2/proof.json" ]
+[ "$rc" -ne 0 ] && grep -q "cannot connect.*is the server up" "$work/err" &&
+	[ ! -e "$work/out2/proof.json" ]
 ok $? "server down: demo fails and says to check the server ($(head -n 1 "$work/err"))"
 
 "$top/scripts/demo" "http://localhost/" >/dev/null 2>"$work/err"
@@ -94,7 +96,7 @@ else
 fi
 
 "$tw" ak --tcti device:"$work/no-tpm" -o "$work/ak.pem" 2>"$work/err"
-[ $? -eq 1 ] && one_line "$work/err" "does not exist: this machine has no TPM 2.0.*--tcti.*make demo"
+[ $? -eq 1 ] && one_line "$work/err" "does not exist: this machine has no TPM 2.0.*--tcti.*demo"
 ok $? "no TPM device: ak says what to do ($(cat "$work/err"))"
 
 "$tw" prove "https://localhost:$port/" --tcti tpmreserve:"$work/no-tpmreserve" \

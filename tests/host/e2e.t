@@ -75,7 +75,7 @@ bad=""
 for f in proof.json ak.pem ak.pem.pub ca.pem page.html; do
 	[ -s "$out/$f" ] || bad="$bad $f"
 done
-ok $((${#bad} != 0)) "the proof, the AK, the demo CA and the page outlive the VM${bad:+ (missing$bad)}"
+ok $((${#bad} != 0)) "the proof, AK, demo CA and page outlive the VM${bad:+ (missing$bad)}"
 
 grep -q "Demo token: [0-9a-f]\{32\}" "$out/page.html" && cmp -s "$out/page.html" "$out/served.html"
 ok $? "the body the prover printed is the page nginx served"
@@ -133,15 +133,16 @@ crc=$(cat "$out/control.rc" 2>/dev/null)
 lost=$(grep -c 'lost exclusivity' "$out/control.log" 2>/dev/null)
 sed -n 's/^tlswitness prove: /# control: /p' "$out/control.log" | head -n 8
 if [ "${crc:-x}" = 0 ]; then
-	cretries=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["tpm"]["retries"])' \
-		"$out/control.json" 2>/dev/null)
+	cretries=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["tpm"]["retries"])' "$out/control.json" 2>/dev/null)
 	[ "${cretries:-0}" -gt 0 ] && [ "$lost" -eq "$cretries" ]
 	ok $? "control over /dev/tpmrm0 needed retries ($cretries in the proof, $lost logged)"
 else
 	# Every attempt lost: the retried ones are logged, the last is the error.
 	[ -n "$crc" ] && [ "$crc" -eq 5 ] && [ "$lost" -gt 0 ] &&
 		tail -n 1 "$out/control.log" | grep -q 'exclusivity (0x121)'
-	ok $? "control over /dev/tpmrm0 failed: all $((lost + 1)) attempts lost exclusivity (exit $crc)"
+	rc=$?
+	ok $rc "control over /dev/tpmrm0 failed: all $((lost + 1)) attempts lost exclusivity, exit $crc"
 fi
 grep -q 'warning: no reserved channel' "$out/control.log"
 ok $? "control: the prover warned that it ran in fallback mode"

@@ -29,13 +29,15 @@ static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path
 	int err = access(path, R_OK | W_OK) ? errno : 0;
 
 	if (err == ENOENT && reserved)
-		return tw_status_set(st, TW_E_TCTI, "%s does not exist: the tpmreserve module is not "
-				     "loaded (as root: insmod kmod/tpmreserve.ko; see "
+		return tw_status_set(st, TW_E_TCTI,
+				     "%s does not exist: the tpmreserve module is not loaded (as "
+				     "root: insmod kmod/tpmreserve.ko; see "
 				     "Documentation/admin-guide.rst)", path);
 	if (err == ENOENT)
-		return tw_status_set(st, TW_E_TCTI, "%s does not exist: this machine has no TPM 2.0 "
-				     "or its driver is not loaded; name another TPM with --tcti, "
-				     "or run make demo for a VM with a virtual TPM", path);
+		return tw_status_set(st, TW_E_TCTI,
+				     "%s does not exist: this machine has no TPM 2.0 or its driver "
+				     "is not loaded; name another TPM with --tcti, or run make demo "
+				     "for a VM with a virtual TPM", path);
 	if (err == EACCES)
 		return tw_status_set(st, TW_E_TCTI, "cannot open %s: permission denied; run as "
 				     "root, or grant the device with a udev rule (Documentation/"
