@@ -196,6 +196,24 @@ ok $? "a nonce that is not hex is a usage error (exit 2)"
 [ $? -eq 2 ] && grep -q "not a PEM public key" "$work/usage.verr"
 ok $? "an AK file that is no public key is a usage error (exit 2)"
 
+# ---- TPM-signed proofs that must fail (tests/prog/window_proof) ----
+
+# real NAME WANT PATTERN WHAT [ARGS...]: a window on the swtpm over ecdsa.json's bytes.
+real() {
+	local name=$1 want=$2 pattern=$3 what=$4
+	shift 4
+	"$top/build/tests/prog/window_proof" "$work/ecdsa.json" "$work/$name.json" "$@" \
+		2>"$work/$name.werr"
+	verify "$name"
+	refused "$name" "$want" "$pattern" "TPM-signed, $what"
+}
+# Another TPM user after ZGen: the TPM signs exclusiveSession NO, the log is clean.
+real intrude 1 "check 2 exclusive-session failed" "exclusiveSession NO" --intrude
+# A clean window with a key of its own passes up to the TLS binding.
+real newkey 1 "check 6 client-share failed" "a key that is not the ClientHello's"
+real newkey-create-load 1 "check 6 client-share failed" \
+	"the same with TPM2_Create and TPM2_Load" --create-and-load
+
 # ---- the forged-proof corpus ----
 
 "$forge" "$work/ecdsa.json" "$work/ak.pem" "$work/certs/ca.pem" >"$work/forge.tap" 2>&1
