@@ -314,8 +314,9 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	       scheme_name(s->sig_scheme),
 	       s->hello_retry ? "HelloRetryRequest" : "no HelloRetryRequest", (int)s->alpn_len,
 	       (const char *)s->alpn, s->alpn_len ? "" : "none");
-	printf("  TPM clock %" PRIu64 " ms, resetCount %u, restartCount %u, safe %s\n", ci->clock,
-	       ci->resetCount, ci->restartCount, ci->safe ? "yes" : "no");
+	printf("  TPM clock %" PRIu64
+	       " ms at the attestation, resetCount %u, restartCount %u, safe %s\n",
+	       ci->clock, ci->resetCount, ci->restartCount, ci->safe ? "yes" : "no");
 	printf("  firmware  0x%016" PRIx64 "\n", r->attest.firmwareVersion);
 	if (r->nonce_checked)
 		printf("  nonce     %s: the verifier's, so the session is fresh\n", nonce);
