@@ -56,11 +56,14 @@ run "$vm" run -- false
 [ $rc -ne 0 ] && [ $rc -lt 124 ]
 ok $? "run -- false exits non-zero (status $rc)"
 
-run "$vm" run -- sh -c 'echo to-stdout; echo to-stderr >&2; exit 7'
+run "$vm" run --env VM_TEST='a b' -- \
+	sh -c 'echo "to-stdout $VM_TEST"; echo to-stderr >&2; seq 100000; exit 7'
 [ $rc -eq 7 ]
 ok $? "the command's exit status passes through (sh -c 'exit 7' gives $rc)"
-[ "$out" = to-stdout ] && [ "$err" = to-stderr ]
-ok $? "the command's stdout and stderr arrive on ours, apart"
+[ "$(echo "$out" | head -n 1)" = "to-stdout a b" ] && [ "$err" = to-stderr ]
+ok $? "the command's stdout and stderr arrive on ours, apart; --env sets a variable"
+[ "$(echo "$out" | wc -l)" = 100001 ] && [ "$(echo "$out" | tail -n 1)" = 100000 ]
+ok $? "100000 lines of output arrive whole"
 
 mkdir -p "$work/sub dir"
 inside=${work#"$top"/}/written-inside
