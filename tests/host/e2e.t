@@ -127,6 +127,12 @@ ok $? "the guest kernel logged no warning or error during the scenario${unexpect
 ! grep -Eq 'BUG:|WARNING:|Oops|Call Trace|hung_task|blocked for more than' "$out/stderr"
 ok $? "no BUG, WARNING, oops or hung task anywhere in the guest kernel log"
 
+# The scenario's own stderr (what scripts/vm passes on, less its report of
+# the guest kernel's log) must be empty: a failing helper shows here.
+extra=$(sed '/^---- guest kernel log/,/^----$/d' "$out/vm.log")
+[ -z "$extra" ]
+ok $? "the scenario wrote nothing to stderr in the VM${extra:+ ($(echo "$extra" | head -n 2))}"
+
 # ---- the control: same request, same load, no module
 
 crc=$(cat "$out/control.rc" 2>/dev/null)
