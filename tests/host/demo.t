@@ -132,4 +132,23 @@ else
 	n=$((n + 3))
 fi
 
+# A new user who works as root clones into /root, which the guest covers
+# with a fresh tmpfs: the checkout must still appear there.
+if [ "$(id -u)" = 0 ] && [ -d /root ]; then
+	clone=$(mktemp -d /root/tw-demo-clone.XXXXXX)
+	mkdir "$clone/scripts"
+	cp "$top/scripts/vm" "$top/scripts/vm-init" "$top/scripts/vm-tcg-noise" "$clone/scripts/"
+	git -C "$clone" init -q
+	(cd "$clone" && scripts/vm run -- sh -c 'pwd; echo inside >written') >"$work/clone.out" \
+		2>"$work/clone.err"
+	rc=$?
+	[ "$rc" -eq 0 ] && [ "$(cat "$work/clone.out")" = "$clone" ] &&
+		[ "$(cat "$clone/written" 2>/dev/null)" = inside ]
+	ok $? "a checkout under /root reaches the guest (exit $rc $(head -c 200 "$work/clone.err"))"
+	rm -rf "$clone"
+else
+	echo "ok $((n + 1)) - a checkout under /root # SKIP needs root"
+	n=$((n + 1))
+fi
+
 echo "1..$n"
