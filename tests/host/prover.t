@@ -204,10 +204,11 @@ stop_servers
 # Fallback mode: another TPM user's GetRandom right after the key is made
 # breaks exclusivity; ZGen fails with TPM_RC_EXCLUSIVE and the attempt
 # starts again from scratch.
-# interferer TIMES: a relay to swtpm that interferes TIMES times; sets ITCTI.
+# interferer TIMES [CC]: a relay to swtpm that interferes TIMES times after
+# command CC (hex, default CreateLoaded); sets ITCTI.
 interferer() {
 	rm -f "$work/iport"
-	python3 "$top/tests/lib/tpm_interfere.py" "$SWTPM_PORT" "$work/iport" 191 "$1" &
+	python3 "$top/tests/lib/tpm_interfere.py" "$SWTPM_PORT" "$work/iport" "${2:-191}" "$1" &
 	pids+=($!)
 	local i
 	for i in $(seq 1 100); do
@@ -222,6 +223,17 @@ prove retry "https://localhost:$PORT/small.bin" --tcti "$ITCTI"
 good "exclusivity lost once (fallback)" "$work/www/small.bin" --retries-min 1 --channel fallback
 grep -q "lost exclusivity.*0x121.*retrying" "$ERR"
 ok $? "the retry is logged on stderr"
+stop_servers
+
+# The same after ZGen: only the attestation's exclusiveSession NO shows
+# it, before the request is sent, and the attempt starts again.
+s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
+interferer 1 154
+prove retry-late "https://localhost:$PORT/small.bin" --tcti "$ITCTI"
+good "exclusivity lost after ZGen (fallback)" "$work/www/small.bin" --retries-min 1 \
+	--channel fallback
+grep -q "lost exclusivity.*not exclusive.*retrying" "$ERR"
+ok $? "that retry is logged on stderr ($(head -c 200 "$ERR"))"
 stop_servers
 
 # ---- servers and settings that must be refused ----

@@ -65,6 +65,14 @@ and r["counts"]["attested"] == sum(x["class"] == "attested" for x in r["records"
 and r["counts"]["consistent"] == sum(x["class"] == "consistent" for x in r["records"])
 and r["attested_server_bytes"] == r["tpm"]["commits"][0]["server_bytes"])'
 
+# The records the attestation binds: a prefix holding the client's Finished
+# and none of the HTTP exchange's client records.
+BOUND='(all(x["bound"] == (x["index"] < r["tpm"]["bound_records"]) for x in r["records"])
+and any(x["bound"] and "finished" in x.get("messages", []) for x in r["records"]
+        if x["dir"] == "client")
+and not any(x["bound"] for x in r["records"]
+        if x["dir"] == "client" and x["type"] == "application_data"))'
+
 # good NAME BODY_BYTES EXTRA [ARGS...]: verifies, classes right, body all there.
 good() {
 	local name=$1 bytes=$2 extra=$3
@@ -75,6 +83,8 @@ good() {
 	ok $? "$name: every check reported passed"
 	json "$name" "$CLASSES"
 	ok $? "$name: first flight attested, later server records consistent, client records client"
+	json "$name" "$BOUND"
+	ok $? "$name: the attestation binds the handshake, not the HTTP request"
 	json "$name" "sum(x.get(\"data_length\", 0) for x in r[\"records\"] if x[\"dir\"] == \"server\") >= $bytes"
 	ok $? "$name: the server's application data holds the whole response"
 	if [ -n "$extra" ]; then
@@ -134,6 +144,7 @@ verify ecdsa --nonce "$nonce"
 	grep -q "TPM clock .* resetCount .* restartCount" "$work/ecdsa.out" &&
 	grep -Eq "server +0 +[0-9]+ plaintext +attested +handshake: server_hello" "$work/ecdsa.out" &&
 	grep -Eq "consistent +application_data" "$work/ecdsa.out" &&
+	grep -q "^  bound     records \[0, [0-9]*) by the signed" "$work/ecdsa.out" &&
 	grep -q "does not vouch" "$work/ecdsa.out" && [ ! -s "$work/ecdsa.verr" ]
 ok $? "text report: handshake claim, classes per record, the limit of 'consistent'"
 

@@ -354,7 +354,7 @@ static void reseal_attest(struct forge *f, struct tw_audit_entry *e, const uint8
 	parse(e, &cv, &rv);
 	n = (uint16_t)(rv.params[0] << 8 | rv.params[1]);
 	Tss2_MU_TPMS_ATTEST_Unmarshal(rv.params + 2, n, &alen, &a);
-	tw_proof_transcript_hash(p, th);
+	tw_proof_transcript_hash(p, p->bound_records, th);
 	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, qd);
 	a.extraData.size = 32;
 	memcpy(a.extraData.buffer, qd, 32);
@@ -649,6 +649,23 @@ static int text_case(const char *name, const char *from, const char *to, const c
 		  name, st.msg);
 }
 
+/* A proof file whose integer field @key is set to @value (check 1). */
+static int number_case(const char *name, const char *key, unsigned long value, const char *why)
+{
+	char from[64], to[64], *at;
+	size_t digits;
+
+	snprintf(from, sizeof(from), "\"%s\":", key);
+	at = strstr(proof_text, from);
+	if (!at)
+		return ok(0, "%s: the proof holds %s", name, from);
+	at += strlen(from);
+	digits = strspn(at, "0123456789");
+	snprintf(from + strlen(from), sizeof(from) - strlen(from), "%.*s", (int)digits, at);
+	snprintf(to, sizeof(to), "\"%s\":%lu", key, value);
+	return text_case(name, from, to, why);
+}
+
 typedef int (*mutator)(struct forge *f);
 
 struct forge_case {
@@ -804,11 +821,33 @@ static int m_record_time(struct forge *f)
 	return 0;
 }
 
+/* The last bound record dropped, and the bound count lowered to match. */
 static int m_truncated(struct forge *f)
 {
-	f->p.record_count--;
-	free(f->p.records[f->p.record_count].data);
+	size_t i;
+
+	if (f->p.bound_records < 2)
+		return -1;
+	for (i = f->p.bound_records - 1; i < f->p.record_count; i++)
+		free(f->p.records[i].data);
+	f->p.record_count = --f->p.bound_records;
 	return 0;
+}
+
+/* A record recorded after the attestation claimed as bound. */
+static int m_bound_more(struct forge *f)
+{
+	if (f->p.bound_records >= f->p.record_count)
+		return -1;
+	f->p.bound_records++;
+	return 0;
+}
+
+/* The last bound record claimed as recorded after the attestation. */
+static int m_bound_fewer(struct forge *f)
+{
+	f->p.bound_records--;
+	return f->p.bound_records ? 0 : -1;
 }
 
 static int m_drop_commit(struct forge *f)
@@ -1103,8 +1142,29 @@ static int m_handshake_cut(struct forge *f)
 	for (i = keep; i < f->p.record_count; i++)
 		free(f->p.records[i].data);
 	f->p.record_count = keep;
+	if (f->p.bound_records > keep)
+		f->p.bound_records = keep;
 	f->reseal = 1;
 	return 0;
+}
+
+/*
+ * An attestation over the handshake without the client's Finished, the
+ * first protected client record: signed by the compromised AK, as the
+ * TPM would sign it if the prover attested too early.
+ */
+static int m_bound_before_finished(struct forge *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->p.record_count; i++)
+		if (f->p.records[i].dir == TW_DIR_CLIENT &&
+		    f->p.records[i].data[0] == TW_TLS_CT_APPLICATION_DATA) {
+			f->p.bound_records = i;
+			f->reseal = 1;
+			return i ? 0 : -1;
+		}
+	return -1;
 }
 
 static int m_rsa_ak(struct forge *f)
@@ -1150,8 +1210,12 @@ static const struct forge_case cases[] = {
 	{"nonce field changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_proof_nonce},
 	{"record: bit flipped", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_bit},
 	{"record: time changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_time},
-	{"transcript truncated by a record", TW_CHECK_QUALIFYING_DATA, "does not bind",
-	 m_truncated},
+	{"transcript truncated inside the bound records", TW_CHECK_QUALIFYING_DATA,
+	 "does not bind", m_truncated},
+	{"record recorded after the attestation claimed as bound", TW_CHECK_QUALIFYING_DATA,
+	 "does not bind", m_bound_more},
+	{"bound record count lowered", TW_CHECK_QUALIFYING_DATA, "does not bind",
+	 m_bound_fewer},
 	{"log: commit dropped", TW_CHECK_AUDIT_LOG, "HMAC", m_drop_commit},
 	{"log: commit duplicated", TW_CHECK_AUDIT_LOG, "HMAC", m_duplicate_commit},
 	{"log: commit and ZGen reordered", TW_CHECK_AUDIT_LOG, "HMAC", m_reorder},
@@ -1193,6 +1257,8 @@ static const struct forge_case cases[] = {
 	 "CertificateVerify signature invalid", m_bad_certificate_verify},
 	{"transcript cut after the server's flight", TW_CHECK_TLS, "stream ends before",
 	 m_handshake_cut},
+	{"attestation before the client's Finished", TW_CHECK_BOUND,
+	 "end before the client's Finished", m_bound_before_finished},
 
 	/* An AK of another kind than the AK template's, signing as a TPM would. */
 	{"RSA AK with RSASSA, trusted", TW_CHECK_NONE, "", m_rsa_ak},
@@ -1251,6 +1317,9 @@ int main(int argc, char **argv)
 	text_case("file: duplicated field", "\"retries\":", "\"retries\":0,\"retries\":", "twice");
 	text_case("file: base64 not canonical", "\"attest\":\"", "\"attest\":\"=", "base64");
 	text_case("file: record offsets do not tile", "\"offset\":0,", "\"offset\":1,", "offset");
+	number_case("file: no bound record", "bound_records", 0, "binds no record");
+	number_case("file: more bound records than records", "bound_records", 1u << 20,
+		    "out of range");
 
 	free(proof_text);
 	EVP_PKEY_free(real_ak);

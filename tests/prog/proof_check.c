@@ -11,6 +11,9 @@
  *   - the replayed digest is the signed one, exclusiveSession is YES, and
  *     qualifyingData binds the nonce and the transcript;
  *   - the commit's digest is the SHA-256 of the server bytes it claims;
+ *   - the attestation came right after the handshake: the last bound record
+ *     is the client's Finished (its first protected record), and the HTTP
+ *     request (its second) is recorded after it;
  *   - with --hrr: the transcript has a HelloRetryRequest and two
  *     ClientHellos with the same share; with --committed N: the commit
  *     covers exactly N server bytes.
@@ -184,12 +187,36 @@ static int check_attestation(const struct tw_proof *p, const struct tw_audit_rep
 	if (info.attested.sessionAudit.sessionDigest.size != 32 ||
 	    memcmp(info.attested.sessionAudit.sessionDigest.buffer, rp->digest_at_attest, 32))
 		return failed("replayed audit digest differs from the signed one");
-	tw_proof_transcript_hash(p, th);
+	tw_proof_transcript_hash(p, p->bound_records, th);
 	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, qd);
 	if (info.extraData.size != 32 || memcmp(info.extraData.buffer, qd, 32))
 		return failed("qualifyingData does not bind this nonce and transcript");
 	if (rp->attest_len != p->attest_len || memcmp(rp->attest, p->attest, p->attest_len))
 		return failed("attest field differs from the logged GetSessionAuditDigest");
+	return 0;
+}
+
+/* RFC 8446 section 5.2: protected records carry the outer type application_data. */
+static int check_bound(const struct tw_proof *p)
+{
+	size_t i, before = 0, after = 0;
+
+	for (i = 0; i < p->record_count; i++) {
+		const struct tw_proof_record *r = &p->records[i];
+
+		if (r->dir != TW_DIR_CLIENT || r->data[0] != 23)
+			continue;
+		if (i < p->bound_records)
+			before++;
+		else
+			after++;
+		if (i == p->bound_records - 1 && before != 1)
+			return failed("the last bound record is not the client's Finished");
+	}
+	if (before != 1 || p->records[p->bound_records - 1].dir != TW_DIR_CLIENT)
+		return failed("the bound records do not end with the client's Finished");
+	if (!after)
+		return failed("the HTTP request is among the bound records");
 	return 0;
 }
 
@@ -226,7 +253,8 @@ int main(int argc, char **argv)
 		return failed(st.msg);
 	if (rp->reset_index != p.reset_entry || rp->zgen_index != p.zgen_entry)
 		return failed("reset or zgen entry is not where the replay finds it");
-	if (check_hellos(&p, rp->key_point, rp->zgen_in, want_hrr) || check_attestation(&p, rp))
+	if (check_hellos(&p, rp->key_point, rp->zgen_in, want_hrr) || check_attestation(&p, rp) ||
+	    check_bound(&p))
 		return 1;
 	if (p.commit_count != 1 || rp->commit_count != 1 || rp->commits[0].after_zgen ||
 	    rp->commits[0].index != p.commits[0].entry)
@@ -251,8 +279,8 @@ int main(int argc, char **argv)
 		return failed("fewer retries than expected");
 	if (channel && strcmp(channel, p.channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback"))
 		return failed("not the expected channel");
-	printf("records %zu committed %llu retries %u\n", p.record_count,
-	       (unsigned long long)p.commits[0].server_bytes, p.retries);
+	printf("records %zu bound %zu committed %llu retries %u\n", p.record_count,
+	       p.bound_records, (unsigned long long)p.commits[0].server_bytes, p.retries);
 	tw_proof_clear(&p);
 	free(rp);
 	return 0;

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 
 	/* DESIGN.md section 2, with the base proof's bytes standing in for a session. */
 	tw_proof_server_digest(&p, p.commits[0].server_bytes, digest);
-	tw_proof_transcript_hash(&p, th);
+	tw_proof_transcript_hash(&p, p.bound_records, th);
 	tw_proof_qualifying_data(p.nonce, p.nonce_len, th, qd);
 	code = tw_window_begin(&w, &opts, &st);
 	if (code == TW_OK)

@@ -68,6 +68,7 @@ static void sample(struct tw_proof *p)
 	p->commits[0].entry = 1;
 	p->commits[0].server_bytes = 410;
 	p->commit_count = 1;
+	p->bound_records = 3;
 	p->attest = bytes(p->attest_len = 120, 3);
 	p->signature = bytes(p->signature_len = 72, 4);
 	p->ak_public = bytes(p->ak_public_len = 90, 5);
@@ -82,7 +83,8 @@ static int same(const struct tw_proof *a, const struct tw_proof *b)
 	    a->record_count != b->record_count || a->channel != b->channel ||
 	    a->retries != b->retries || a->log.count != b->log.count ||
 	    a->reset_entry != b->reset_entry || a->zgen_entry != b->zgen_entry ||
-	    a->commit_count != b->commit_count || a->nonce_len != b->nonce_len ||
+	    a->commit_count != b->commit_count || a->bound_records != b->bound_records ||
+	    a->nonce_len != b->nonce_len ||
 	    memcmp(a->nonce, b->nonce, a->nonce_len) || a->attest_len != b->attest_len ||
 	    memcmp(a->attest, b->attest, a->attest_len) ||
 	    a->signature_len != b->signature_len ||
@@ -173,10 +175,19 @@ int main(void)
 
 	ok(tw_proof_server_digest(&p, 410, d1) && !tw_proof_server_digest(&p, 411, d2),
 	   "the server digest covers at most the server stream");
-	tw_proof_transcript_hash(&p, d1);
+	tw_proof_transcript_hash(&p, 4, d1);
 	p.records[3].time_ns++;
-	tw_proof_transcript_hash(&p, d2);
+	tw_proof_transcript_hash(&p, 4, d2);
 	ok(memcmp(d1, d2, 32) != 0, "the transcript hash binds record times");
+	tw_proof_transcript_hash(&p, 3, d1);
+	p.records[3].time_ns++;
+	tw_proof_transcript_hash(&p, 3, d2);
+	ok(!memcmp(d1, d2, 32), "it binds only the records it is given the count of");
+	tw_proof_transcript_hash(&p, 2, d2);
+	ok(memcmp(d1, d2, 32) != 0, "and each of those");
+	tw_proof_transcript_hash(&p, 4, d1);
+	tw_proof_transcript_hash(&p, 9, d2);
+	ok(!memcmp(d1, d2, 32), "a count beyond the records means all of them");
 	tw_proof_qualifying_data(p.nonce, p.nonce_len, d1, d2);
 	tw_proof_qualifying_data(p.nonce, p.nonce_len - 1, d1, d1);
 	ok(memcmp(d1, d2, 32) != 0, "qualifyingData binds the nonce");
@@ -215,6 +226,11 @@ int main(void)
 	rejects(text, "\"server_bytes\":410", "\"server_bytes\":411", "tpm.commits[0]",
 		"a commit beyond the server stream");
 	rejects(text, "\"zgen\":2", "\"zgen\":3", "tpm.zgen", "a ZGen index outside the log");
+	rejects(text, "\"bound_records\":3", "\"bound_records\":0", "tpm.bound_records",
+		"an attestation that binds no record");
+	rejects(text, "\"bound_records\":3", "\"bound_records\":5", "tpm.bound_records",
+		"more bound records than records");
+	rejects(text, "\"bound_records\":3,", "", "bound_records", "a missing bound_records");
 	rejects(text, "\"channel\":\"fallback\"", "\"channel\":\"other\"", "tpm.channel",
 		"an unknown channel");
 	rejects(text, "\"log\":[", "\"log\":[{\"command\":\"AAAA\",\"response\":\"AAAA\"},",

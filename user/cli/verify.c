@@ -331,6 +331,9 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 		printf("  commit    log entry %zu: server bytes [0, %" PRIu64 "), %s ZGen\n",
 		       p->commits[i].entry, p->commits[i].server_bytes,
 		       r->replay->commits[i].after_zgen ? "after" : "before");
+	printf("  bound     records [0, %zu) by the signed qualifyingData: the handshake "
+	       "through both Finished\n",
+	       p->bound_records);
 
 	printf("\ntranscript: %zu records (%zu attested, %zu consistent, %zu client); server "
 	       "bytes [0, %" PRIu64 ") attested\n",
@@ -446,6 +449,7 @@ static json_object *json_tpm(const struct tw_proof *p, const struct tw_verify_re
 		json_object_array_add(commits, c);
 	}
 	json_object_object_add(o, "commits", commits);
+	json_object_object_add(o, "bound_records", json_object_new_uint64(p->bound_records));
 	return o;
 }
 
@@ -480,6 +484,7 @@ static json_object *json_record(const struct tw_proof *p, const struct tw_verify
 		json_object_object_add(o, "alert", jstr(tw_tls_alert_name(t->alert_desc)));
 	}
 	json_object_object_add(o, "class", jstr(tw_record_class_name(v->cls)));
+	json_object_object_add(o, "bound", json_object_new_boolean(v->bound));
 	return o;
 }
 

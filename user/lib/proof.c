@@ -26,13 +26,15 @@ static void put_be(uint8_t *p, uint64_t v, int n)
 		p[i] = v & 0xff;
 }
 
-void tw_proof_transcript_hash(const struct tw_proof *p, uint8_t out[32])
+void tw_proof_transcript_hash(const struct tw_proof *p, size_t count, uint8_t out[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t head[13];
 
+	if (count > p->record_count)
+		count = p->record_count;
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	for (size_t i = 0; i < p->record_count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		const struct tw_proof_record *r = &p->records[i];
 
 		head[0] = r->dir;
@@ -281,6 +283,7 @@ static json_object *proof_json(const struct tw_proof *p)
 	    add(tpm, "reset", json_object_new_int64(p->reset_entry)) ||
 	    add(tpm, "zgen", json_object_new_int64(p->zgen_entry)) ||
 	    add(tpm, "commits", commits_json(p)) ||
+	    add(tpm, "bound_records", json_object_new_int64(p->bound_records)) ||
 	    add(tpm, "attest", json_b64(p->attest, p->attest_len)) ||
 	    add(tpm, "signature", json_b64(p->signature, p->signature_len)) ||
 	    add(tpm, "ak_public", json_b64(p->ak_public, p->ak_public_len)))
@@ -664,12 +667,13 @@ static int read_tls(struct reader *rd, json_object *tls, struct tw_proof *p)
 static int read_tpm(struct reader *rd, json_object *tpm, struct tw_proof *p)
 {
 	static const char *const keys[] = { "channel", "retries", "log", "reset", "zgen",
-					    "commits", "attest", "signature", "ak_public" };
-	uint64_t retries, reset, zgen, server_total = 0;
+					    "commits", "bound_records", "attest", "signature",
+					    "ak_public" };
+	uint64_t retries, reset, zgen, bound, server_total = 0;
 	const char *channel;
 	size_t len;
 
-	if (exact_keys(rd, tpm, "tpm", keys, 9) ||
+	if (exact_keys(rd, tpm, "tpm", keys, 10) ||
 	    get_string(rd, member(tpm, "channel"), "tpm.channel", &channel, &len))
 		return -1;
 	if (!strcmp(channel, "reserved"))
@@ -691,6 +695,12 @@ static int read_tpm(struct reader *rd, json_object *tpm, struct tw_proof *p)
 			server_total += p->records[i].len;
 	if (read_commits(rd, member(tpm, "commits"), p, server_total))
 		return -1;
+	if (get_uint(rd, member(tpm, "bound_records"), "tpm.bound_records", p->record_count,
+		     &bound))
+		return -1;
+	if (bound == 0)
+		return bad(rd, "tpm.bound_records", "binds no record");
+	p->bound_records = bound;
 
 	/* TPM 2.0 Part 2 sections 10.12.12, 11.3.4 and 12.2.5 bound these sizes. */
 	if (get_b64(rd, member(tpm, "attest"), "tpm.attest", 10, 1024, &p->attest,

@@ -2,9 +2,10 @@
 /*
  * The prover (DESIGN.md section 2): connect, begin the window, run the
  * TLS 1.3 handshake with the key share in the TPM, commit the server's
- * first flight before ZGen, make one HTTP/1.1 request, sign the session's
- * audit digest over the whole transcript, end the window, and check the
- * result before anyone sees it.
+ * first flight before ZGen, sign the session's audit digest over the
+ * handshake as recorded so far, and end the window; then, with the TPM
+ * free for everyone else, make one HTTP/1.1 request, and check the proof
+ * before anyone sees it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -427,12 +428,16 @@ static enum tw_code exchange(struct attempt *a, SSL *ssl, const uint8_t *req, si
 
 /* ---- the proof ---- */
 
+/* Append to the proof every record completed since the last call. */
 static enum tw_code copy_records(struct attempt *a, struct tw_proof *p, struct tw_status *st)
 {
-	p->records = calloc(a->tr.count ? a->tr.count : 1, sizeof(*p->records));
-	if (!p->records)
+	struct tw_proof_record *recs;
+
+	recs = realloc(p->records, (a->tr.count ? a->tr.count : 1) * sizeof(*recs));
+	if (!recs)
 		return fail(a, TW_STAGE_PROOF, st, TW_E_NOMEM, "out of memory for the records");
-	for (size_t i = 0; i < a->tr.count; i++) {
+	p->records = recs;
+	for (size_t i = p->record_count; i < a->tr.count; i++) {
 		const struct tw_wire_record *w = &a->tr.recs[i];
 		struct tw_proof_record *r = &p->records[i];
 
@@ -487,17 +492,20 @@ static enum tw_code copy_tpm(struct attempt *a, struct tw_proof *p, struct tw_st
 
 /*
  * Check what will be handed out: the replayed digest is the signed one,
- * the session was exclusive, and qualifyingData binds nonce and transcript.
+ * the session was exclusive, and qualifyingData binds the nonce and the
+ * bound records of the finished proof, which hold the whole handshake.
  */
 static enum tw_code self_check(struct attempt *a, const struct tw_proof *p,
 			       struct tw_status *st)
 {
-	const uint8_t *qd = a->qualifying;
 	struct tw_audit_replay *rp = calloc(1, sizeof(*rp));
 	TPMS_ATTEST info = { 0 };
+	uint8_t th[32], qd[32];
 	size_t off = 0;
 	enum tw_code rc;
 
+	tw_proof_transcript_hash(p, p->bound_records, th);
+	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, qd);
 	if (!rp)
 		return fail(a, TW_STAGE_PROOF, st, TW_E_NOMEM, "out of memory checking the proof");
 	rc = tw_audit_replay(&p->log, rp, st);
@@ -516,7 +524,8 @@ static enum tw_code self_check(struct attempt *a, const struct tw_proof *p,
 			  32)) {
 		rc = fail(a, TW_STAGE_PROOF, st, TW_E_PROOF,
 			  "self-check: the replayed audit digest is not the signed one");
-	} else if (info.extraData.size != 32 || memcmp(info.extraData.buffer, qd, 32)) {
+	} else if (info.extraData.size != 32 || memcmp(info.extraData.buffer, qd, 32) ||
+		   memcmp(a->qualifying, qd, 32)) {
 		rc = fail(a, TW_STAGE_PROOF, st, TW_E_PROOF,
 			  "self-check: the signed qualifyingData is not the transcript's");
 	} else if (rp->reset_index != p->reset_entry || rp->zgen_index != p->zgen_entry ||
@@ -531,12 +540,18 @@ static enum tw_code self_check(struct attempt *a, const struct tw_proof *p,
 	return rc;
 }
 
-static enum tw_code build_proof(struct attempt *a, SSL *ssl, struct tw_status *st)
+/*
+ * DESIGN.md section 2, step 7: the handshake is complete (ZGen done, the
+ * server's Finished verified by libssl, ours sent).  Sign the audit digest
+ * with qualifyingData over the nonce and every record recorded so far, and
+ * take the TPM's half of the proof out of the window.
+ */
+static enum tw_code attest(struct attempt *a, SSL *ssl, struct tw_status *st)
 {
 	struct tw_proof *p = &a->res->proof;
 	const unsigned char *alpn;
 	unsigned int alpn_len;
-	uint8_t th[32], qd[32];
+	uint8_t th[32];
 	enum tw_code rc;
 
 	p->version = TW_PROOF_VERSION;
@@ -553,30 +568,24 @@ static enum tw_code build_proof(struct attempt *a, SSL *ssl, struct tw_status *s
 	if (rc)
 		return rc;
 
-	/* DESIGN.md section 2, step 7: sign the digest over nonce and transcript. */
-	tw_proof_transcript_hash(p, th);
-	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, qd);
-	rc = tw_window_attest(a->w, qd, sizeof(qd), st);
+	p->bound_records = p->record_count;
+	tw_proof_transcript_hash(p, p->bound_records, th);
+	tw_proof_qualifying_data(p->nonce, p->nonce_len, th, a->qualifying);
+	rc = tw_window_attest(a->w, a->qualifying, sizeof(a->qualifying), st);
 	if (rc)
 		return stop(a, TW_STAGE_TPM, rc);
 	p->channel = tw_window_reserved(a->w) ? TW_CHANNEL_RESERVED : TW_CHANNEL_FALLBACK;
-	memcpy(a->qualifying, qd, sizeof(qd));
 	return copy_tpm(a, p, st);
 }
 
 /* ---- one attempt ---- */
 
-static enum tw_code handshake_and_fetch(struct attempt *a, SSL *ssl, const uint8_t *req,
-					size_t req_len, struct tw_status *st)
+/* SSL_connect, then fail closed: TLS 1.3 on P-256 with the TPM's key share and Z. */
+static enum tw_code handshake(struct attempt *a, SSL *ssl, struct tw_status *st)
 {
-	struct tw_http_response resp = { 0 };
-	enum tw_code rc;
-
 	ERR_clear_error();
 	if (SSL_connect(ssl) != 1)
 		return handshake_error(a, ssl, st);
-
-	/* Fail closed: TLS 1.3 on P-256 with the TPM's key share and the TPM's Z. */
 	if (SSL_version(ssl) != TLS1_3_VERSION ||
 	    SSL_get_negotiated_group(ssl) != NID_X9_62_prime256v1)
 		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "the server did not agree to TLS 1.3 "
@@ -584,6 +593,15 @@ static enum tw_code handshake_and_fetch(struct attempt *a, SSL *ssl, const uint8
 	if (!a->o->plain && (a->keys_made != 1 || !a->derived))
 		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "the handshake did not use the TPM's "
 							   "key share: no proof");
+	return TW_OK;
+}
+
+/* The HTTP/1.1 request and its response, then our close_notify. */
+static enum tw_code fetch(struct attempt *a, SSL *ssl, const uint8_t *req, size_t req_len,
+			  struct tw_status *st)
+{
+	struct tw_http_response resp = { 0 };
+	enum tw_code rc;
 
 	rc = exchange(a, ssl, req, req_len, &resp, st);
 	if (rc) {
@@ -599,19 +617,62 @@ static enum tw_code handshake_and_fetch(struct attempt *a, SSL *ssl, const uint8
 	return TW_OK;
 }
 
-static enum tw_code attempt_once(struct attempt *a, const uint8_t *req, size_t req_len,
-				 struct tw_status *st)
+/*
+ * The window: from begin through the handshake to the attestation and
+ * the flushes, one network round trip plus a handful of TPM commands.
+ */
+static enum tw_code attested_handshake(struct attempt *a, SSL *ssl, struct tw_status *st)
 {
-	struct tw_tpm_ops ops = { tpm_create_key, tpm_derive, a };
 	struct tw_window_opts wo = {
 		.tcti = a->o->tcti,
 		.timeout_ms = a->o->window_ms,
 	};
+	struct tw_status end_st;
+	uint64_t t0, net0;
+	enum tw_code rc, erc;
+
+	/*
+	 * The hold starts when begin returns: opening the TCTI comes first,
+	 * and on the reserved channel the module's window starts at its end.
+	 */
+	rc = tw_window_begin(&a->w, &wo, st);
+	t0 = tw_now_ns();
+	net0 = a->tr.wait_ns;
+	if (rc) {
+		a->res->stage = TW_STAGE_TPM;
+		return rc;
+	}
+	a->reserved = tw_window_reserved(a->w);
+	rc = tw_window_setup(a->w, st);
+	if (rc)
+		a->res->stage = TW_STAGE_TPM;
+	if (!rc)
+		rc = handshake(a, ssl, st);
+	if (!rc)
+		rc = attest(a, ssl, st);
+
+	erc = tw_window_end(a->w, &end_st);
+	if (erc && !rc) {
+		*st = end_st;
+		rc = erc;
+		a->res->stage = TW_STAGE_TPM;
+	}
+	a->res->stats.window_ns = tw_now_ns() - t0;
+	a->res->stats.tpm_ns = tw_window_tpm_ns(a->w);
+	a->res->stats.net_ns = a->tr.wait_ns - net0;
+	a->res->stats.settle_ns = a->settle_ns;
+	tw_window_free(a->w);
+	a->w = NULL;
+	return rc;
+}
+
+static enum tw_code attempt_once(struct attempt *a, const uint8_t *req, size_t req_len,
+				 struct tw_status *st)
+{
+	struct tw_tpm_ops ops = { tpm_create_key, tpm_derive, a };
 	OSSL_LIB_CTX *libctx = NULL;
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
-	struct tw_status end_st;
-	uint64_t t0, net0 = 0;
 	enum tw_code rc;
 
 	rc = connect_server(a, st);
@@ -639,45 +700,18 @@ static enum tw_code attempt_once(struct attempt *a, const uint8_t *req, size_t r
 		goto out;
 
 	if (a->o->plain) {
-		rc = handshake_and_fetch(a, ssl, req, req_len, st);
+		rc = handshake(a, ssl, st);
+		if (!rc)
+			rc = fetch(a, ssl, req, req_len, st);
 		goto out;
 	}
 
-	/*
-	 * The hold starts when begin returns: opening the TCTI comes first,
-	 * and on the reserved channel the module's window starts at its end.
-	 */
-	rc = tw_window_begin(&a->w, &wo, st);
-	t0 = tw_now_ns();
-	net0 = a->tr.wait_ns;
-	if (!rc) {
-		a->reserved = tw_window_reserved(a->w);
-		rc = tw_window_setup(a->w, st);
-	}
-	if (rc) {
-		a->res->stage = TW_STAGE_TPM;
-		goto out_window;
-	}
-	rc = handshake_and_fetch(a, ssl, req, req_len, st);
+	/* The TPM is free again before the request is sent. */
+	rc = attested_handshake(a, ssl, st);
 	if (!rc)
-		rc = build_proof(a, ssl, st);
-out_window:
-	if (a->w) {
-		enum tw_code erc = tw_window_end(a->w, &end_st);
-
-		if (erc && !rc) {
-			*st = end_st;
-			rc = erc;
-			a->res->stage = TW_STAGE_TPM;
-		}
-		a->res->stats.window_ns = tw_now_ns() - t0;
-		a->res->stats.tpm_ns = tw_window_tpm_ns(a->w);
-		a->res->stats.net_ns = a->tr.wait_ns - net0;
-		a->res->stats.settle_ns = a->settle_ns;
-		tw_window_free(a->w);
-		a->w = NULL;
-	}
-	/* The window has ended: the self-check holds no TPM. */
+		rc = fetch(a, ssl, req, req_len, st);
+	if (!rc)
+		rc = copy_records(a, &a->res->proof, st);
 	if (!rc)
 		rc = self_check(a, &a->res->proof, st);
 out:

@@ -10,7 +10,8 @@
  *   4 the sequence's shape     tw_audit_replay() and the proof's indices, the parent
  *   5 the ECDH key             type and attributes
  *   6 the TLS binding          commits, the two key shares
- *   7 TLS 1.3                  tw_tls13_verify() with Z from the logged ZGen
+ *   7 TLS 1.3                  tw_tls13_verify() with Z from the logged ZGen, and
+ *                              the bound records hold the whole handshake
  *
  * Each rule lives in one place: what the replay enforces is reported
  * under the check its fault names, and is not checked again here.
@@ -52,6 +53,8 @@ static const struct {
 	[TW_CHECK_SERVER_SHARE] = {"server-share", 6,
 				   "the ServerHello key share is the ZGen input"},
 	[TW_CHECK_TLS] = {"tls", 7, "the TLS 1.3 session verifies with Z from the logged ZGen"},
+	[TW_CHECK_BOUND] = {"bound-handshake", 7,
+			    "the signed qualifyingData binds the handshake through both Finished"},
 };
 
 const char *tw_check_name(enum tw_check check)
@@ -140,6 +143,9 @@ static enum tw_code tw_check_proof(struct tw_verifier *v)
 		    r->len < 5 || r->len > TW_PROOF_MAX_RECORD)
 			return tw_fail(v, TW_CHECK_PROOF_FILE, "proof record %zu is malformed", i);
 	}
+	if (!p->bound_records || p->bound_records > p->record_count)
+		return tw_fail(v, TW_CHECK_PROOF_FILE,
+			       "proof bound_records is not between 1 and the record count");
 	for (i = 0; i < p->commit_count; i++)
 		if (p->commits[i].entry >= p->log.count)
 			return tw_fail(v, TW_CHECK_PROOF_FILE,
@@ -234,19 +240,25 @@ static enum tw_code tw_check_attestation(struct tw_verifier *v)
 	if (code != TW_OK)
 		return tw_fail(v, TW_CHECK_AK_SIGNATURE, "%s", why.msg);
 
-	/* Proof-format.rst, "qualifyingData": the verifier's nonce, if it gave one. */
+	/*
+	 * Proof-format.rst, "qualifyingData": the verifier's nonce, if it gave
+	 * one, and the records recorded when the TPM signed.  That these hold
+	 * the whole handshake is checked once the TLS check has found it.
+	 */
 	if (o->nonce) {
 		nonce = o->nonce;
 		nonce_len = o->nonce_len;
 	}
-	tw_proof_transcript_hash(p, th);
+	tw_proof_transcript_hash(p, p->bound_records, th);
 	tw_proof_qualifying_data(nonce, nonce_len, th, qd);
 	if (a->extraData.size != 32 || memcmp(a->extraData.buffer, qd, 32)) {
 		if (o->nonce && (nonce_len != p->nonce_len || memcmp(nonce, p->nonce, nonce_len)))
 			return tw_fail(v, TW_CHECK_QUALIFYING_DATA,
 				       "the proof was made for another nonce than the verifier's");
 		return tw_fail(v, TW_CHECK_QUALIFYING_DATA,
-			       "the signed qualifyingData does not bind this nonce and transcript");
+			       "the signed qualifyingData does not bind this nonce and the first "
+			       "%zu records",
+			       p->bound_records);
 	}
 	v->res->nonce_checked = o->nonce != NULL;
 
@@ -531,6 +543,32 @@ static enum tw_code tw_check_tls(struct tw_verifier *v)
 }
 
 /*
+ * 7b. The attestation was made once the handshake was complete: in each
+ * direction the bound records reach past the record that carries that
+ * side's Finished (RFC 8446 section 4.4.4).  Records after them are the
+ * application's, which the TPM cannot vouch for anyway (DESIGN.md
+ * section 3).
+ */
+static enum tw_code tw_check_bound(struct tw_verifier *v)
+{
+	const struct tw_proof *p = v->p;
+	const struct tw_tls_session *s = v->res->tls;
+	size_t i, bound[2] = {0, 0};
+
+	for (i = 0; i < p->bound_records; i++)
+		bound[p->records[i].dir == TW_DIR_SERVER] += p->records[i].len;
+	if (bound[TW_TLS_SERVER] < s->dir[TW_TLS_SERVER].finished_end)
+		return tw_fail(v, TW_CHECK_BOUND,
+			       "the %zu bound records end before the server's Finished",
+			       p->bound_records);
+	if (bound[TW_TLS_CLIENT] < s->dir[TW_TLS_CLIENT].finished_end)
+		return tw_fail(v, TW_CHECK_BOUND,
+			       "the %zu bound records end before the client's Finished",
+			       p->bound_records);
+	return TW_OK;
+}
+
+/*
  * Each proof record with its TLS description and class (proof-format.rst,
  * "commits"): a server record is attested when its last byte lies inside
  * the bytes committed before ZGen.
@@ -556,6 +594,7 @@ static enum tw_code tw_classify(struct tw_verifier *v)
 				       "proof record %zu is not the TLS record at its offset", i);
 		out->proof_index = i;
 		out->dir = d;
+		out->bound = i < p->bound_records;
 		out->tls = &td->records[next[d]++];
 		if (d == TW_TLS_CLIENT)
 			out->cls = TW_RECORD_CLIENT;
@@ -616,6 +655,8 @@ enum tw_code tw_verify(const struct tw_proof *proof, const struct tw_verify_opts
 		code = tw_check_commits(&v);
 	if (code == TW_OK)
 		code = tw_check_tls(&v);
+	if (code == TW_OK)
+		code = tw_check_bound(&v);
 	if (code == TW_OK)
 		code = tw_classify(&v);
 

@@ -261,6 +261,25 @@ static int tw_param_2b(const struct tw_rsp_view *rv, size_t *off, const uint8_t 
 	return 0;
 }
 
+/*
+ * OpenSSL seeds its random generator and fetches SHA-256 from the default
+ * library context on first use, which costs over a millisecond of CPU:
+ * pay it before the window holds the TPM, not inside it.
+ */
+static enum tw_code tw_warm_up(struct tw_window *w, struct tw_status *st)
+{
+	uint8_t buf[32];
+	unsigned int len;
+
+	if (RAND_bytes(buf, sizeof(buf)) != 1 ||
+	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(w->md, buf, sizeof(buf)) != 1 ||
+	    EVP_DigestFinal_ex(w->md, buf, &len) != 1)
+		return tw_status_set(st, TW_E_NOMEM, "window: OpenSSL's random generator or "
+						     "SHA-256 is not available");
+	return TW_OK;
+}
+
 enum tw_code tw_window_begin(struct tw_window **out, const struct tw_window_opts *opts,
 			     struct tw_status *st)
 {
@@ -278,6 +297,9 @@ enum tw_code tw_window_begin(struct tw_window **out, const struct tw_window_opts
 		free(w);
 		return tw_status_set(st, TW_E_NOMEM, "window: out of memory");
 	}
+	code = tw_warm_up(w, st);
+	if (code != TW_OK)
+		goto out_md;
 	if (opts && opts->tcti_context)
 		code = tw_tcti_borrow(&w->tcti, opts->tcti_context);
 	else

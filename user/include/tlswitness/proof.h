@@ -72,6 +72,12 @@ struct tw_proof {
 	size_t zgen_entry;	/* TPM2_ECDH_ZGen */
 	struct tw_proof_commit *commits;
 	size_t commit_count;
+	/*
+	 * The qualifyingData binds records [0, bound_records): those recorded
+	 * when the attestation was made, the whole handshake through the
+	 * client's Finished.  Later records (the HTTP exchange) are not bound.
+	 */
+	size_t bound_records;
 	uint8_t *attest;	/* TPMS_ATTEST, marshalled (the TPM2B_ATTEST contents) */
 	size_t attest_len;
 	uint8_t *signature;	/* TPMT_SIGNATURE, marshalled */
@@ -87,11 +93,12 @@ struct tw_proof {
 void tw_proof_clear(struct tw_proof *p);
 
 /*
- * tw_proof_transcript_hash - SHA-256 over the records in order, each as
- * direction (1 byte) || time_ns (8 bytes, big endian) || length (4 bytes,
- * big endian) || record bytes.
+ * tw_proof_transcript_hash - SHA-256 over the first @count records in
+ * order (all of them if @count is larger), each as direction (1 byte) ||
+ * time_ns (8 bytes, big endian) || length (4 bytes, big endian) || record
+ * bytes.  qualifyingData takes it over p->bound_records records.
  */
-void tw_proof_transcript_hash(const struct tw_proof *p, uint8_t out[32]);
+void tw_proof_transcript_hash(const struct tw_proof *p, size_t count, uint8_t out[32]);
 
 /*
  * tw_proof_qualifying_data - the qualifyingData the AK signs:

@@ -43,6 +43,7 @@ enum tw_check {
 	TW_CHECK_CLIENT_SHARE,	  /* 6: the ClientHello share is the TPM key */
 	TW_CHECK_SERVER_SHARE,	  /* 6: the ServerHello share is the ZGen input */
 	TW_CHECK_TLS,		  /* 7: the TLS 1.3 session (RFC 8446) */
+	TW_CHECK_BOUND,		  /* 7: the bound records hold the whole handshake */
 	TW_CHECK_COUNT
 };
 
@@ -82,6 +83,7 @@ struct tw_verify_record {
 	enum tw_tls_dir dir;
 	const struct tw_tls_record *tls; /* what the TLS verification found in it */
 	enum tw_record_class cls;
+	int bound; /* among the records the attestation's qualifyingData binds */
 };
 
 struct tw_verify_result {
