@@ -17,6 +17,7 @@
 #include <tlswitness/ak.h>
 #include <tlswitness/audit.h>
 #include "tap.h"
+#include "../../user/lib/tpm_wire.h"
 
 static uint8_t ak_pub[TW_AK_PUBLIC_MAX];
 static size_t ak_len;
@@ -114,6 +115,118 @@ static void tw_drop(struct tw_audit_log *log, size_t i)
 	memmove(&log->entries[i], &log->entries[i + 1],
 		(log->count - i - 1) * sizeof(log->entries[0]));
 	log->count--;
+}
+
+/* Set the header's size field of a command or response to its length. */
+static void tw_fix_size(uint8_t *p, size_t len)
+{
+	tw_put32(p + 2, (uint32_t)len);
+}
+
+/* The index of the first successful entry with command code @cc, or the count. */
+static size_t tw_find(const struct tw_audit_log *log, uint32_t cc)
+{
+	size_t i;
+
+	for (i = 0; i < log->count; i++)
+		if (tw_be32(log->entries[i].cmd + 6) == cc && !tw_failed(&log->entries[i]))
+			break;
+	return i;
+}
+
+/*
+ * A StartAuthSession response whose nonceTPM is @n bytes: replayed, it
+ * must be refused, never copied into the replay's fixed nonce buffer.
+ */
+static int tw_big_nonce(const struct tw_audit_log *orig, struct tw_audit_log *m, uint16_t n,
+			struct tw_status *st)
+{
+	static struct tw_audit_replay rep;
+	size_t i = tw_find(orig, TPM2_CC_StartAuthSession), len = 10 + 4 + 2 + n;
+	uint8_t *r;
+
+	tw_copy(m, orig);
+	if (i == m->count || !(r = calloc(1, len)))
+		return 0;
+	memcpy(r, m->entries[i].rsp, 14);	/* header and the session handle */
+	r[14] = n >> 8;
+	r[15] = n & 0xff;
+	memset(r + 16, 0xa5, n);
+	tw_fix_size(r, len);
+	free(m->entries[i].rsp);
+	m->entries[i].rsp = r;
+	m->entries[i].rsp_len = len;
+	return tw_audit_replay(m, &rep, st) != TW_OK && strstr(st->msg, "nonceTPM");
+}
+
+/*
+ * Four bytes appended to the parameters of the key's creation command,
+ * with the size field and the audit session's command HMAC made right
+ * again (the session's key is empty): the replay itself must refuse the
+ * parameters, not only the signature afterwards.
+ */
+static int tw_inner_trailing(const struct tw_audit_log *orig, struct tw_audit_log *m,
+			     struct tw_status *st)
+{
+	static struct tw_audit_replay rep;
+	size_t s = tw_find(orig, TPM2_CC_StartAuthSession), i = tw_find(orig, TPM2_CC_CreateLoaded);
+	struct tw_cmd_view cv;
+	struct tw_name names[1];
+	uint8_t cp[32], *c, *hmac;
+	const uint8_t *nonce_tpm;
+	uint16_t nonce_tpm_len;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t len, k, p;
+	int ret = 0, named = 0;
+
+	if (i == orig->count)
+		i = tw_find(orig, TPM2_CC_Create);
+	tw_copy(m, orig);
+	if (!md || s == m->count || i == m->count)
+		goto out;
+	nonce_tpm = m->entries[s].rsp + 16;
+	nonce_tpm_len = (uint16_t)(m->entries[s].rsp[14] << 8 | m->entries[s].rsp[15]);
+	len = m->entries[i].cmd_len + 4;
+	c = calloc(1, len);
+	if (!c)
+		goto out;
+	memcpy(c, m->entries[i].cmd, m->entries[i].cmd_len);
+	tw_fix_size(c, len);
+	free(m->entries[i].cmd);
+	m->entries[i].cmd = c;
+	m->entries[i].cmd_len = len;
+	if (tw_cmd_parse(c, len, &cv, st) != TW_OK)
+		goto out;
+	/* The parent's name, from the CreatePrimary that made it (the first one). */
+	for (k = 0; k < m->count; k++) {
+		const struct tw_audit_entry *e = &m->entries[k];
+
+		if (tw_be32(e->cmd + 6) == TPM2_CC_CreatePrimary && tw_be32(e->rsp + 10) ==
+		    cv.handles[0]) {
+			p = 10 + 4 + 4;	/* header, handle, parameterSize */
+			if (tw_name_of_public(&names[0], md, e->rsp + p + 2,
+					      (size_t)e->rsp[p] << 8 | e->rsp[p + 1]))
+				goto out;
+			named = 1;
+			break;
+		}
+	}
+	for (k = 0; k < cv.nauths && cv.auths[k].handle != tw_be32(m->entries[s].rsp + 10); k++)
+		;
+	if (!named || k == cv.nauths ||
+	    tw_cp_hash(md, cv.cc, names, 1, cv.params, cv.params_len, cp))
+		goto out;
+	hmac = (uint8_t *)cv.auths[k].hmac;
+	if (tw_hmac(md, NULL, 0, cp, 32, cv.auths[k].nonce, cv.auths[k].nonce_len, nonce_tpm,
+		    nonce_tpm_len, &cv.auths[k].attrs, 1, hmac))
+		goto out;
+	/* Refused at that entry, for its parameters: not by a later digest or HMAC check. */
+	ret = tw_audit_replay(m, &rep, st) != TW_OK &&
+	      (strstr(st->msg, "(CreateLoaded)") || strstr(st->msg, "(Create)")) &&
+	      !strstr(st->msg, "HMAC");
+out:
+	EVP_MD_CTX_free(md);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -264,6 +377,14 @@ int main(int argc, char **argv)
 	}
 	ok(tw_audit_replay(&m, &rep, &st) != TW_OK && strstr(st.msg, "not audited"),
 	   "an unaudited command before the attestation is rejected (%s)", st.msg);
+
+	ok(tw_big_nonce(&orig, &m, 3000, &st),
+	   "a StartAuthSession response with a 3000-byte nonceTPM is rejected (%s)", st.msg);
+	ok(tw_big_nonce(&orig, &m, 200, &st),
+	   "a StartAuthSession response with a 200-byte nonceTPM is rejected (%s)", st.msg);
+	ok(tw_inner_trailing(&orig, &m, &st),
+	   "bytes after the creation command's parameters, HMAC made right, are rejected (%s)",
+	   st.msg);
 
 	tw_audit_log_clear(&m);
 	tw_audit_log_clear(&orig);

@@ -48,10 +48,7 @@ static enum tw_code tw_ak_parse(const uint8_t *pub, size_t len, TPM2B_PUBLIC *p,
 				struct tw_status *st)
 {
 	const TPMT_PUBLIC *a = &p->publicArea;
-	size_t off = 0;
-
-	memset(p, 0, sizeof(*p));
-	if (!pub || Tss2_MU_TPM2B_PUBLIC_Unmarshal(pub, len, &off, p) || off != len)
+	if (tw_public_exact(pub, len, p))
 		return tw_status_set(st, TW_E_PROOF, "AK public area is malformed");
 	if (a->type == TPM2_ALG_ECC) {
 		if (a->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||

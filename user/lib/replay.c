@@ -13,6 +13,7 @@
  * Part 1, Names: an object's name is nameAlg || H(publicArea);
  * a permanent or session handle's name is the handle.
  */
+#include <stdbool.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
@@ -287,8 +288,8 @@ static enum tw_code tw_start_session(struct tw_replay_state *s)
 		return tw_reject(s, "unexpected session handle");
 	off = 0;
 	if (tw_2b(s->rv.params, s->rv.params_len, &off, &b, &n) || off != s->rv.params_len ||
-	    n < 16)
-		return tw_malformed(s, "malformed response");
+	    n < 16 || n > sizeof(s->sessions[0].nonce_tpm))
+		return tw_malformed(s, "malformed response: nonceTPM size");
 	s->sessions[s->nsessions].handle = s->rv.handle;
 	memcpy(s->sessions[s->nsessions].nonce_tpm, b, n);
 	s->sessions[s->nsessions].nonce_len = n;
@@ -297,25 +298,29 @@ static enum tw_code tw_start_session(struct tw_replay_state *s)
 }
 
 /*
- * The command side of TPM2_CreatePrimary (Part 3 24.1): empty inSensitive,
- * no outsideInfo, no PCRs, and a template whose every field but unique
- * (empty here) the TPM copied into @out.
+ * The command side of TPM2_CreatePrimary (Part 3 24.1), TPM2_Create (12.1)
+ * and TPM2_CreateLoaded (12.9): empty inSensitive, a template whose every
+ * field but unique (empty here) the TPM copied into @out, and, with
+ * @tail, an empty outsideInfo and no PCRs (CreateLoaded has neither).
+ * Nothing may follow.
  */
-static enum tw_code tw_primary_command(struct tw_replay_state *s, const TPM2B_PUBLIC *out)
+static enum tw_code tw_template_command(struct tw_replay_state *s, const TPM2B_PUBLIC *out,
+					bool tail)
 {
 	static const uint8_t empty_sensitive[6] = { 0, 4, 0, 0, 0, 0 };
 	static const uint8_t empty_tail[6] = { 0, 0, 0, 0, 0, 0 };
+	const size_t tail_len = tail ? sizeof(empty_tail) : 0;
 	const uint8_t *p = s->cv.params, *b;
 	size_t len = s->cv.params_len, off = sizeof(empty_sensitive), inner, end;
 	TPM2B_PUBLIC in = { 0 };
 	TPMT_PUBLIC want = out->publicArea;
 	uint16_t n;
 
-	if (len < sizeof(empty_sensitive) + sizeof(empty_tail) ||
+	if (len < sizeof(empty_sensitive) + tail_len ||
 	    memcmp(p, empty_sensitive, sizeof(empty_sensitive)) ||
-	    memcmp(p + len - sizeof(empty_tail), empty_tail, sizeof(empty_tail)))
+	    memcmp(p + len - tail_len, empty_tail, tail_len))
 		return tw_reject(s, "inSensitive, outsideInfo or creationPCR is not empty");
-	end = len - sizeof(empty_tail);
+	end = len - tail_len;
 	inner = off;
 	if (tw_2b(p, end, &off, &b, &n) || off != end ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, end, &inner, &in) || inner != end)
@@ -375,7 +380,7 @@ static enum tw_code tw_create_primary(struct tw_replay_state *s)
 	if (tw_take_public_of(s, s->rv.params, s->rv.params_len, &off, &pub, &name,
 			      hierarchy == TPM2_RH_ENDORSEMENT))
 		return tw_reject(s, "outPublic is not a SHA-256 ECC P-256 (or RSA AK) public area");
-	code = tw_primary_command(s, &pub);
+	code = tw_template_command(s, &pub, true);
 	if (code == TW_OK)
 		code = tw_primary_creation(s, hierarchy, &off);
 	if (code != TW_OK)
@@ -442,6 +447,9 @@ static enum tw_code tw_create_loaded(struct tw_replay_state *s)
 	if (!tw_same_name(b, n, &name))
 		return tw_reject_as(s, TW_AUDIT_FAULT_CHAIN,
 				    "returned name does not match outPublic");
+	code = tw_template_command(s, &s->out->key_public, false);
+	if (code != TW_OK)
+		return code;
 	code = tw_add_object(s, 0, &s->out->key_public, &name);
 	if (code != TW_OK)
 		return code;
@@ -474,6 +482,9 @@ static enum tw_code tw_create(struct tw_replay_state *s)
 	s->created_pub_len = off - pub_off;
 	if (tw_skip_creation(p, len, &off) || off != len)
 		return tw_malformed(s, "malformed response");
+	code = tw_template_command(s, &pub, true);
+	if (code != TW_OK)
+		return code;
 	s->out->create_index = s->i;
 	s->phase = TW_PH_LOAD;
 	return TW_OK;
@@ -546,11 +557,9 @@ static enum tw_code tw_commit(struct tw_replay_state *s)
 /* A TPM2B_ECC_POINT holding exactly one P-256 point. */
 static int tw_take_point(const uint8_t *p, size_t len, uint8_t out[65])
 {
-	TPM2B_ECC_POINT pt = { 0 };
-	size_t off = 0;
+	TPM2B_ECC_POINT pt;
 
-	if (Tss2_MU_TPM2B_ECC_POINT_Unmarshal(p, len, &off, &pt) || off != len ||
-	    pt.point.x.size > 32 || pt.point.y.size > 32)
+	if (tw_point_exact(p, len, &pt) || pt.point.x.size > 32 || pt.point.y.size > 32)
 		return -1;
 	tw_point(out, &pt.point);
 	return 0;

@@ -195,6 +195,38 @@ void tw_name_of_handle(struct tw_name *n, uint32_t handle)
 	n->len = 4;
 }
 
+/* The size field of a TPM2B at @raw, which must be followed by exactly that many bytes. */
+static int tw_2b_fills(const uint8_t *raw, size_t len)
+{
+	return len >= 2 && ((size_t)raw[0] << 8 | raw[1]) == len - 2 ? 0 : -1;
+}
+
+int tw_public_exact(const uint8_t *raw, size_t len, TPM2B_PUBLIC *out)
+{
+	size_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!raw || tw_2b_fills(raw, len) ||
+	    Tss2_MU_TPMT_PUBLIC_Unmarshal(raw + 2, len - 2, &off, &out->publicArea) ||
+	    off != len - 2)
+		return -1;
+	out->size = (uint16_t)(len - 2);
+	return 0;
+}
+
+int tw_point_exact(const uint8_t *raw, size_t len, TPM2B_ECC_POINT *out)
+{
+	size_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!raw || tw_2b_fills(raw, len) ||
+	    Tss2_MU_TPMS_ECC_POINT_Unmarshal(raw + 2, len - 2, &off, &out->point) ||
+	    off != len - 2)
+		return -1;
+	out->size = (uint16_t)(len - 2);
+	return 0;
+}
+
 int tw_name_of_public(struct tw_name *n, EVP_MD_CTX *md, const uint8_t *pub, size_t len)
 {
 	unsigned int dlen = 0;

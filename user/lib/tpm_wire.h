@@ -79,6 +79,14 @@ struct tw_name {
 };
 
 void tw_name_of_handle(struct tw_name *n, uint32_t handle);
+
+/*
+ * tw_public_exact, tw_point_exact - unmarshal a whole TPM2B_PUBLIC or
+ * TPM2B_ECC_POINT that fills exactly @len bytes.  tss2-mu does not hold
+ * the structure inside to the outer size field; these do.  0 or -1.
+ */
+int tw_public_exact(const uint8_t *raw, size_t len, TPM2B_PUBLIC *out);
+int tw_point_exact(const uint8_t *raw, size_t len, TPM2B_ECC_POINT *out);
 /* tw_name_of_public - name of a SHA-256 object from its raw TPMT_PUBLIC bytes. */
 int tw_name_of_public(struct tw_name *n, EVP_MD_CTX *md, const uint8_t *pub, size_t len);
 

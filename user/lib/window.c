@@ -418,7 +418,8 @@ static enum tw_code tw_create_primary(struct tw_window *w, uint32_t hierarchy,
 	if (code != TW_OK)
 		return code;
 	off = 0;
-	if (tw_param_2b(&rv, &off, &area, &n) || tw_name_of_public(name, w->md, area, n))
+	if (tw_param_2b(&rv, &off, &area, &n) || tw_name_of_public(name, w->md, area, n) ||
+	    (pub && off > sizeof(w->ak_pub)))
 		return tw_status_set(st, TW_E_TPM, "%s: malformed outPublic", what);
 	*handle = rv.handle;
 	if (pub) {
@@ -455,12 +456,10 @@ enum tw_code tw_window_setup(struct tw_window *w, struct tw_status *st)
 /* The uncompressed point of a raw TPM2B_PUBLIC holding an ECC P-256 key. */
 static int tw_point_of_public(const uint8_t *raw, size_t len, uint8_t pub[65])
 {
-	TPM2B_PUBLIC p = { 0 };
+	TPM2B_PUBLIC p;
 	TPMS_ECC_POINT *u = &p.publicArea.unique.ecc;
-	size_t off = 0;
 
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(raw, len, &off, &p) || off != len ||
-	    p.publicArea.type != TPM2_ALG_ECC || u->x.size > 32 || u->y.size > 32)
+	if (tw_public_exact(raw, len, &p) || p.publicArea.type != TPM2_ALG_ECC || u->x.size > 32 || u->y.size > 32)
 		return -1;
 	memset(pub, 0, 65);
 	pub[0] = 0x04;
@@ -554,7 +553,8 @@ enum tw_code tw_window_create_key(struct tw_window *w, uint8_t pub[65], struct t
 		code = tw_call(w, &c, &rv, st);
 	if (code == TW_OK) {
 		off = 0;
-		if (tw_param_2b(&rv, &off, &area, &n) || tw_param_2b(&rv, &off, &area, &n))
+		if (tw_param_2b(&rv, &off, &area, &n) || tw_param_2b(&rv, &off, &area, &n) ||
+		    2u + n > sizeof(raw))
 			return tw_status_set(st, TW_E_TPM, "CreateLoaded: malformed outPublic");
 		w->key = rv.handle;
 		len = 2 + n;
@@ -617,7 +617,6 @@ enum tw_code tw_window_zgen(struct tw_window *w, const uint8_t peer[65], uint8_t
 	TPM2B_ECC_POINT out = { 0 };
 	struct tw_rsp_view rv;
 	enum tw_code code;
-	size_t off = 0;
 
 	if (!w || w->state != TW_KEY_MADE || !peer || !z)
 		return tw_status_set(st, TW_E_USAGE, "zgen: no key in this window yet");
@@ -636,8 +635,7 @@ enum tw_code tw_window_zgen(struct tw_window *w, const uint8_t peer[65], uint8_t
 	code = tw_call(w, &c, &rv, st);
 	if (code != TW_OK)
 		return code;
-	if (Tss2_MU_TPM2B_ECC_POINT_Unmarshal(rv.params, rv.params_len, &off, &out) ||
-	    off != rv.params_len || out.point.x.size > 32)
+	if (tw_point_exact(rv.params, rv.params_len, &out) || out.point.x.size > 32)
 		return tw_status_set(st, TW_E_TPM, "ECDH_ZGen: malformed outPoint");
 	memset(z, 0, 32);
 	memcpy(z + 32 - out.point.x.size, out.point.x.buffer, out.point.x.size);
