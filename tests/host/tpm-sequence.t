@@ -15,7 +15,11 @@ if ! swtpm_start; then
 	echo "1..1"
 	exit 1
 fi
+# Two programs, two TAP streams, each with its own plan: tests/run holds
+# each stream after a "# ---- NAME" line to its own plan.
+echo "# ---- tests/prog/tpm-sequence"
 "$top/build/tests/prog/tpm-sequence" --save-log "$work/log.bin" || exit 1
 if [ -x "$top/build/tests/prog/replay-mutate" ]; then
+	echo "# ---- tests/prog/replay-mutate"
 	"$top/build/tests/prog/replay-mutate" "$work/log.bin" || exit 1
 fi
