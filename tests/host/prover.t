@@ -274,13 +274,17 @@ PROOF="$work/notpm.json" OUT="$work/notpm.body" ERR="$work/notpm.err"
 "$tw" prove "https://localhost:$PORT/small.bin" --tcti "swtpm:host=127.0.0.1,port=$(free_port)" \
 	--ca-file "$work/certs/ca.pem" -o "$PROOF" >"$OUT" 2>"$ERR"
 RC=$?
-bad "no TPM at the TCTI" 5 "."
+# The transport's error is named as tss2-rc decodes it (tpm2_rc_decode 0xa000a), not in hex.
+bad "no TPM at the TCTI" 5 \
+	"TCTI \"swtpm:host=127\.0\.0\.1,port=[0-9]+\": tcti:IO failure$"
 stop_servers
 
 s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"
 interferer 1
 prove noretry "https://localhost:$PORT/small.bin" --tcti "$ITCTI" --retries 0
-bad "exclusivity lost, no retries allowed" 5 "exclusivity"
+# The TPM's response code decoded by tss2-rc (tpm2_rc_decode 0x121), then the number.
+decoded="tpm:error\(2\.0\): command failed because audit sequence required exclusivity"
+bad "exclusivity lost, no retries allowed" 5 "ECDH_ZGen: $decoded \(0x121\)$"
 stop_servers
 
 "$tw" prove "http://localhost/" -o "$work/usage.json" >/dev/null 2>"$work/usage.err"
