@@ -123,7 +123,7 @@ if ! swtpm_start; then
 	exit 1
 fi
 mkdir -p "$work/www"
-if ! certs_make "$work/certs"; then
+if ! certs_make "$work/certs" || ! certs_dated "$work/certs"; then
 	echo "not ok 1 - test certificates"
 	echo "1..1"
 	exit 1
@@ -256,6 +256,18 @@ stop_servers
 s_server -tls1_3 -cert "$work/certs/wronghost.pem" -key "$work/certs/wronghost.key"
 prove wronghost "https://localhost:$PORT/small.bin"
 bad "certificate for another host" 4 "certificate check failed.*[Hh]ostname"
+stop_servers
+
+# Dates checked by the prover at the time of the handshake, not only by
+# the verifier at a chosen --time.
+s_server -tls1_3 -cert "$work/certs/expired.pem" -key "$work/certs/expired.key"
+prove expired "https://localhost:$PORT/small.bin"
+bad "expired server certificate" 4 "certificate check failed: certificate has expired$"
+stop_servers
+
+s_server -tls1_3 -cert "$work/certs/notyet.pem" -key "$work/certs/notyet.key"
+prove notyet "https://localhost:$PORT/small.bin"
+bad "server certificate not yet valid" 4 "certificate check failed: certificate is not yet valid$"
 stop_servers
 
 test_server hangup

@@ -12,6 +12,11 @@
 #   wronghost.pem wronghost.key  leaf for otherhost.invalid only, from ca.pem
 #   untrusted.pem untrusted.key  leaf for localhost from another CA (not ca.pem)
 # Leaves are valid for 2 days and carry serverAuth.
+#
+#   certs_dated DIR            after certs_make DIR, adds two more leaves
+#                              for localhost and 127.0.0.1 from ca.pem:
+#   expired.pem expired.key    valid from 3 days ago until yesterday
+#   notyet.pem notyet.key      valid from tomorrow for 2 days
 
 # certs_leaf DIR NAME CA KEYSPEC SAN
 certs_leaf() {
@@ -24,6 +29,45 @@ certs_leaf() {
 		-CAcreateserial -days 2 -sha256 -extfile "$dir/$name.ext" \
 		-out "$dir/$name.pem" 2>/dev/null || return 1
 	rm -f "$dir/$name.csr" "$dir/$name.ext"
+}
+
+# certs_leaf_dated DIR NAME START END: an ECDSA leaf for localhost and
+# 127.0.0.1 from ca.pem, valid from START to END (YYYYMMDDHHMMSSZ, UTC).
+# openssl x509 -days cannot go back in time; openssl ca sets both dates.
+certs_leaf_dated() {
+	local dir=$1 name=$2 db=$1/$2.ca
+	mkdir -p "$db" || return 1
+	: >"$db/index"
+	cat >"$db/conf" <<CONF
+[ca]
+default_ca = dated
+[dated]
+database = $db/index
+new_certs_dir = $db
+serial = $db/serial
+default_md = sha256
+policy = anything
+unique_subject = no
+[anything]
+commonName = supplied
+CONF
+	openssl rand -hex 16 >"$db/serial" || return 1
+	openssl req -new -newkey "ec:$dir/ec.params" -nodes -keyout "$dir/$name.key" \
+		-subj "/CN=${name} test leaf" -out "$db/csr" 2>/dev/null || return 1
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n%s\n' \
+		'basicConstraints=CA:FALSE' >"$db/ext"
+	openssl ca -batch -config "$db/conf" -cert "$dir/ca.pem" -keyfile "$dir/ca.key" \
+		-in "$db/csr" -startdate "$3" -enddate "$4" -extfile "$db/ext" -notext \
+		-out "$dir/$name.pem" >/dev/null 2>&1 || return 1
+	rm -rf "$db"
+}
+
+certs_dated() {
+	local utc='+%Y%m%d%H%M%SZ'
+	certs_leaf_dated "$1" expired "$(date -u -d '-3 days' "$utc")" \
+		"$(date -u -d '-1 day' "$utc")" || return 1
+	certs_leaf_dated "$1" notyet "$(date -u -d '+1 day' "$utc")" \
+		"$(date -u -d '+3 days' "$utc")" || return 1
 }
 
 # certs_ca DIR NAME
