@@ -9,8 +9,14 @@
  * three ratios of the prover's performance targets:
  *
  *   (attested - plain) / TPM time inside the TCTI        target <= 1.2
- *   window hold / (network waits + TPM time + 1 ms)      target <= 1.0
+ *   window hold / (network round trips + TPM time + 1 ms) target <= 1.0
  *   proof bytes beyond the encoded records                aim    < 4096
+ *
+ * The window's network waits include the settle wait (the quiet time the
+ * prover waits for the server's first flight before ZGen, TW_PROVE_SETTLE_US
+ * or SETTLE_US).  That wait is the prover's own choice, not a round trip:
+ * it stays in the window hold and is left out of the denominator, and is
+ * printed on its own line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +58,7 @@ int main(int argc, char **argv)
 {
 	struct tw_prove_opts o = { .max_retries = -1 };
 	int rounds = argc > 3 ? atoi(argv[3]) : 0;
-	uint64_t *plain, *attested, *tpm, *window, *net, *settle, *json;
+	uint64_t *plain, *attested, *tpm, *window, *net, *settle, *trips, *json;
 	size_t proof_bytes = 0, record_b64 = 0, record_raw = 0, records = 0;
 	struct tw_prove_result res;
 	struct tw_status st;
@@ -71,8 +77,9 @@ int main(int argc, char **argv)
 	window = calloc(rounds, sizeof(*window));
 	net = calloc(rounds, sizeof(*net));
 	settle = calloc(rounds, sizeof(*settle));
+	trips = calloc(rounds, sizeof(*trips));
 	json = calloc(rounds, sizeof(*json));
-	if (!plain || !attested || !tpm || !window || !net || !settle || !json)
+	if (!plain || !attested || !tpm || !window || !net || !settle || !trips || !json)
 		return 1;
 
 	for (int i = 0; i < rounds; i++) {
@@ -100,6 +107,8 @@ int main(int argc, char **argv)
 		window[i] = res.stats.window_ns;
 		net[i] = res.stats.net_ns;
 		settle[i] = res.stats.settle_ns;
+		/* settle_ns is part of net_ns: what is left are the round trips. */
+		trips[i] = net[i] > settle[i] ? net[i] - settle[i] : 0;
 		t0 = now_ns();
 		if (tw_proof_to_json(&res.proof, &text, &len, &st)) {
 			fprintf(stderr, "bench_prove: %s\n", st.msg);
@@ -122,27 +131,30 @@ int main(int argc, char **argv)
 		double p = median_ms(plain, rounds), a = median_ms(attested, rounds);
 		double t = median_ms(tpm, rounds), w = median_ms(window, rounds);
 		double nw = median_ms(net, rounds), s = median_ms(settle, rounds);
-		double j = median_ms(json, rounds);
+		double rt = median_ms(trips, rounds), j = median_ms(json, rounds);
 
 		printf("# %s, %d rounds of each, medians in ms\n", o.url, rounds);
 		printf("plain fetch            %8.3f\n", p);
 		printf("attested fetch         %8.3f\n", a);
 		printf("TPM time (in TCTI)     %8.3f\n", t);
 		printf("window hold            %8.3f\n", w);
-		printf("network waits (window) %8.3f   of which settle %.3f\n", nw, s);
+		printf("network waits (window) %8.3f\n", nw);
+		printf("  round trips          %8.3f   (in the ratio's denominator)\n", rt);
+		printf("  settle wait          %8.3f   (in the hold, not in the denominator)\n", s);
 		printf("proof to JSON          %8.3f   (not in the attested fetch)\n", j);
 		printf("ratio (attested - plain) / TPM time          %.2f   target <= 1.2\n",
 		       (a - p) / t);
-		printf("ratio window / (network + TPM + 1 ms)        %.2f   target <= 1.0\n",
-		       w / (nw + t + 1.0));
+		printf("ratio window / (round trips + TPM + 1 ms)    %.2f   target <= 1.0\n",
+		       w / (rt + t + 1.0));
 		printf("proof %zu bytes, %zu records (%zu raw bytes, %zu in base64): "
 		       "%zd bytes beyond the records   aim < 4096\n",
 		       proof_bytes, records, record_raw, record_b64,
 		       (ssize_t)proof_bytes - (ssize_t)record_b64);
 		printf("RATIO prove-vs-plain-%s %.2f <=1.2 (attested - plain fetch) / TPM time\n",
 		       label(o.url), (a - p) / t);
-		printf("RATIO prove-window-%s %.2f <=1 window hold / (network + TPM + 1 ms)\n",
-		       label(o.url), w / (nw + t + 1.0));
+		printf("RATIO prove-window-%s %.2f <=1 window hold / (network round trips + TPM + "
+		       "1 ms), the settle wait in the hold only\n",
+		       label(o.url), w / (rt + t + 1.0));
 		printf("RATIO prove-proof-size-%s %.2f <1 proof bytes beyond the records / 4096\n",
 		       label(o.url), ((double)proof_bytes - (double)record_b64) / 4096);
 	}
