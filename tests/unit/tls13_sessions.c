@@ -6,7 +6,8 @@
  * handshake messages split over records, a certificate request, with and
  * without compatibility mode.  Each recording must verify, agree with what
  * libssl saw (keylog secrets, application data), and fail for the right
- * reason once mutated.
+ * reason once mutated; a second ClientHello that changes more than a
+ * HelloRetryRequest allows must be refused.
  */
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -254,6 +255,59 @@ out:
 	live_free(&ls);
 }
 
+/* The record of @s that carries the @nth message of @type in @dir, or NULL. */
+static const struct tw_tls_record *message_record(const struct tw_tls_session *s,
+						  enum tw_tls_dir dir, unsigned int type, int nth)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmessages; i++)
+		if (s->messages[i].dir == dir && s->messages[i].type == type && nth-- == 0)
+			return &s->dir[dir].records[s->messages[i].first_record];
+	return NULL;
+}
+
+/*
+ * RFC 8446 4.1.2: after a HelloRetryRequest the second ClientHello may
+ * change only its key share, cookie, early_data, pre_shared_key and
+ * padding.  One with another ALPN list must be refused by name, before
+ * the transcript would catch it.
+ */
+static void hello_retry_mutations(void)
+{
+	struct live_opts o = {.leaf = &leaf_p256,
+			      .client_groups = "X25519:P-256",
+			      .server_groups = "P-256",
+			      .sni = "server.test",
+			      .response_len = 100,
+			      .suites = "TLS_AES_128_GCM_SHA256"};
+	struct tw_tls_session *s = NULL;
+	struct tw_status st = {0};
+	const struct tw_tls_record *r;
+	struct tw_tls_params p;
+	struct live_session ls;
+	uint8_t *alpn;
+	char err[128];
+
+	if (!tap_ok(!live_run(&o, &ls, err, sizeof(err)), "HRR mutations: base session (%s)", err))
+		return;
+	params_for(&p, &ls);
+	if (!tap_ok(tw_tls13_verify(&p, &s, &st) == TW_OK && s->hello_retry,
+		    "HRR mutations: base verifies with a HelloRetryRequest (%s)", st.msg))
+		goto out;
+	r = message_record(s, TW_TLS_CLIENT, TW_TLS_HS_CLIENT_HELLO, 1);
+	alpn = r ? memmem(ls.stream[0].p + r->offset, r->length, "http/1.1", 8) : NULL;
+	if (tap_ok(alpn != NULL, "HRR mutations: the second ClientHello offers http/1.1")) {
+		alpn[7] = '0';
+		expect_failure("second ClientHello offers another ALPN list", &p,
+			       "second ClientHello changes extension 16");
+		alpn[7] = '1';
+	}
+out:
+	tw_tls13_session_free(s);
+	live_free(&ls);
+}
+
 static X509_STORE *store_of(const struct live_cert *root)
 {
 	X509_STORE *st = X509_STORE_new();
@@ -347,6 +401,7 @@ int main(void)
 	run_case("RSA-PSS key (rsa_pss_pss_sha256)", &o, &e);
 
 	mutations();
+	hello_retry_mutations();
 
 	X509_STORE_free(store);
 	X509_STORE_free(other_store);

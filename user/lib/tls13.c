@@ -34,6 +34,7 @@
 #define EXT_SIGNATURE_ALGORITHMS 13
 #define EXT_ALPN		 16
 #define EXT_SCT			 18
+#define EXT_PADDING		 21
 #define EXT_RECORD_SIZE_LIMIT	 28
 #define EXT_PRE_SHARED_KEY	 41
 #define EXT_EARLY_DATA		 42
@@ -70,6 +71,7 @@ struct offer {
 	struct tls13_reader alpn;
 	struct tls13_reader cookie;
 	struct tls13_reader sni;
+	struct tls13_reader exts;   /* the whole extensions block, in order */
 	uint16_t record_size_limit; /* 0 when not offered */
 	uint8_t seen[65536 / 8];    /* extension types present */
 };
@@ -705,6 +707,7 @@ static enum tw_code parse_client_hello(struct verifier *v, struct offer *o, cons
 	if (comp.len != 1 || comp.p[0] != 0)
 		return fail(v, "ClientHello offers compression methods other than null");
 
+	o->exts = exts;
 	while (exts.len) {
 		if (tls13_get_u16(&exts, &type) || tls13_get_vec(&exts, 2, 0, 0xffff, &ext))
 			return fail(v, "ClientHello extensions are malformed");
@@ -929,6 +932,73 @@ static enum tw_code check_hello_retry(struct verifier *v, const struct server_he
 	return TW_OK;
 }
 
+/*
+ * 4.1.2: what a second ClientHello may change after a HelloRetryRequest.
+ * key_share only when the HRR selected a group, cookie only to echo the
+ * HRR's (both checked apart), early_data only by removing it (refused in
+ * any ClientHello), pre_shared_key only when the first offered one (its
+ * ages and binders change), padding freely (RFC 7685).
+ */
+static int may_change(uint16_t type, const struct offer *first, const struct server_hello *hrr)
+{
+	switch (type) {
+	case EXT_KEY_SHARE:
+		return hrr->has_key_share;
+	case EXT_PRE_SHARED_KEY:
+		return seen(first->seen, EXT_PRE_SHARED_KEY);
+	case EXT_COOKIE:
+	case EXT_EARLY_DATA:
+	case EXT_PADDING:
+		return 1;
+	}
+	return 0;
+}
+
+/* The next extension of @exts that may not change, in *@type and *@body; 0 at the end. */
+static int next_fixed(struct tls13_reader *exts, const struct offer *first,
+		      const struct server_hello *hrr, uint16_t *type, struct tls13_reader *body)
+{
+	while (exts->len) {
+		if (tls13_get_u16(exts, type) || tls13_get_vec(exts, 2, 0, 0xffff, body))
+			return 0;
+		if (!may_change(*type, first, hrr))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * 4.1.2: every other extension of the second ClientHello is the first's,
+ * with the same body, in the same order.  Both blocks were parsed whole.
+ */
+static enum tw_code check_same_extensions(struct verifier *v, const struct server_hello *hrr)
+{
+	const struct offer *a = &v->offer[0], *b = &v->offer[1];
+	struct tls13_reader xa = a->exts, xb = b->exts, ba, bb;
+	uint16_t ta, tb;
+	int more_a, more_b;
+
+	if (seen(b->seen, EXT_PRE_SHARED_KEY) && !seen(a->seen, EXT_PRE_SHARED_KEY))
+		return fail(v, "second ClientHello adds a pre_shared_key extension");
+	for (;;) {
+		more_a = next_fixed(&xa, a, hrr, &ta, &ba);
+		more_b = next_fixed(&xb, a, hrr, &tb, &bb);
+		if (!more_a && !more_b)
+			return TW_OK;
+		if (!more_b)
+			return fail(v, "second ClientHello drops extension %u", ta);
+		if (!more_a)
+			return fail(v, "second ClientHello adds extension %u", tb);
+		if (ta != tb)
+			return fail(v,
+				    "second ClientHello carries extension %u where the first "
+				    "carries %u",
+				    tb, ta);
+		if (!same_bytes(ba, bb))
+			return fail(v, "second ClientHello changes extension %u", ta);
+	}
+}
+
 /* 4.1.2: the second ClientHello repeats the first but for what the HRR changed. */
 static enum tw_code check_second_hello(struct verifier *v, const struct server_hello *hrr)
 {
@@ -952,7 +1022,7 @@ static enum tw_code check_second_hello(struct verifier *v, const struct server_h
 		return fail(v, "second ClientHello does not echo the HelloRetryRequest cookie");
 	if (!hrr->cookie.p && b->cookie.p)
 		return fail(v, "second ClientHello carries a cookie nobody sent");
-	return TW_OK;
+	return check_same_extensions(v, hrr);
 }
 
 /* Size of an ECDHE share and of Z for @group (4.2.8.1, 4.2.8.2, 7.4.2). */
