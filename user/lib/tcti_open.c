@@ -139,16 +139,27 @@ enum tw_code tw_tcti_window_begin(struct tw_tcti *t, unsigned int timeout_ms,
 enum tw_code tw_tcti_window_end(struct tw_tcti *t, struct tw_status *st)
 {
 	TSS2_RC rc;
-	uint32_t how = 0;
+	uint32_t how = TPMRESERVE_END_BY_OWNER;
+	int err;
 
 	if (!t->reserved)
 		return TW_OK;
 	rc = tw_tpmreserve_end(t->ctx, &how);
 	if (rc == TSS2_TCTI_RC_BAD_SEQUENCE)
 		return TW_OK;	/* no window open: an earlier failure ended it */
-	if (rc != TSS2_RC_SUCCESS)
+	/*
+	 * END of a window the module ended itself fails with that window's
+	 * errno (Documentation/tpmreserve.rst, Errors): ETIME when it
+	 * expired, EIO when the chip failed.
+	 */
+	err = rc == TSS2_RC_SUCCESS ? 0 : tw_tpmreserve_errno(t->ctx);
+	if (err == ETIME)
+		how = TPMRESERVE_END_EXPIRED;
+	else if (err == EIO)
+		how = TPMRESERVE_END_CHIP_ERROR;
+	else if (rc != TSS2_RC_SUCCESS)
 		return tw_status_set(st, TW_E_WINDOW, "cannot end the reserved window: %s",
-				     strerror(tw_tpmreserve_errno(t->ctx)));
+				     strerror(err ? err : EIO));
 	if (how == TPMRESERVE_END_EXPIRED)
 		return tw_status_set(st, TW_E_WINDOW, "the reserved window expired");
 	if (how == TPMRESERVE_END_CHIP_ERROR)
