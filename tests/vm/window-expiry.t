@@ -83,7 +83,8 @@ relay() {
 	local i file=$work/relay-$1
 	python3 "$top/tests/lib/tcp_delay.py" "$PORT" "$file" "$1" &
 	relay_pids+=($!)
-	for i in $(seq 1 100); do
+	# Up to 20 s: python starts slowly under TCG.
+	for i in $(seq 1 400); do
 		[ -s "$file" ] && break
 		sleep 0.05
 	done
