@@ -32,4 +32,5 @@ if ! swtpm_start || ! certs_make "$work/certs" ||
 	echo "1..1"
 	exit 1
 fi
-exec "$prog" "https://localhost:$PORT/1k.bin" "$work/certs/ca.pem"
+# Not exec: the EXIT trap must stop the servers.
+"$prog" "https://localhost:$PORT/1k.bin" "$work/certs/ca.pem"
