@@ -995,51 +995,44 @@ static int m_key_primary(struct forge *f)
 	return 0;
 }
 
-/* Offset of the key's objectAttributes in the CreateLoaded response parameters. */
-static uint8_t *key_attributes(struct forge *f)
+/*
+ * Change the ECDH key's objectAttributes, in the template CreateLoaded
+ * sends and in the outPublic it returns alike: the replay requires the
+ * two to agree.
+ */
+static int change_key_attributes(struct forge *f, uint32_t clear, uint32_t set)
 {
 	struct tw_cmd_view cv;
 	struct tw_rsp_view rv;
+	uint8_t *at[2];
+	int k;
 
 	parse(&f->p.log.entries[f->p.reset_entry], &cv, &rv);
 	if (cv.cc != TPM2_CC_CreateLoaded)
-		return NULL;
-	/* outPrivate, then TPM2B_PUBLIC: size, type, nameAlg, objectAttributes. */
-	return (uint8_t *)rv.params + 2 + (rv.params[0] << 8 | rv.params[1]) + 6;
-}
-
-static int clear_key_bit(struct forge *f, uint32_t bit)
-{
-	uint8_t *a = key_attributes(f);
-	uint32_t attrs;
-
-	if (!a)
 		return -1;
-	attrs = tw_get32(a) & ~bit;
-	tw_put32(a, attrs);
+	/* inSensitive, then TPM2B_TEMPLATE: size, type, nameAlg, objectAttributes. */
+	at[0] = (uint8_t *)cv.params + 2 + (cv.params[0] << 8 | cv.params[1]) + 6;
+	/* outPrivate, then TPM2B_PUBLIC: the same. */
+	at[1] = (uint8_t *)rv.params + 2 + (rv.params[0] << 8 | rv.params[1]) + 6;
+	for (k = 0; k < 2; k++)
+		tw_put32(at[k], (tw_get32(at[k]) & ~clear) | set);
 	f->reseal = 1;
 	return 0;
 }
 
 static int m_key_no_sdo(struct forge *f)
 {
-	return clear_key_bit(f, TPMA_OBJECT_SENSITIVEDATAORIGIN);
+	return change_key_attributes(f, TPMA_OBJECT_SENSITIVEDATAORIGIN, 0);
 }
 
 static int m_key_no_fixedtpm(struct forge *f)
 {
-	return clear_key_bit(f, TPMA_OBJECT_FIXEDTPM);
+	return change_key_attributes(f, TPMA_OBJECT_FIXEDTPM, 0);
 }
 
 static int m_key_sign(struct forge *f)
 {
-	uint8_t *a = key_attributes(f);
-
-	if (!a)
-		return -1;
-	tw_put32(a, tw_get32(a) | TPMA_OBJECT_SIGN_ENCRYPT);
-	f->reseal = 1;
-	return 0;
+	return change_key_attributes(f, 0, TPMA_OBJECT_SIGN_ENCRYPT);
 }
 
 /* A derivation parent: restricted, decrypt and sign (template and outPublic alike). */
