@@ -238,10 +238,13 @@ static enum tw_code tw_call_once(struct tw_window *w, const struct tw_call *c,
 	}
 	if (rv->rc != TPM2_RC_SUCCESS) {
 		code = tw_status_tpm(st, rv->rc, c->what);
-		if (code == TW_E_EXCLUSIVE && w->tcti.reserved)
-			return tw_status_set(st, TW_E_TPM,
+		if (code == TW_E_EXCLUSIVE && w->tcti.reserved) {
+			code = tw_status_set(st, TW_E_TPM,
 					     "%s: TPM_RC_EXCLUSIVE on the reserved channel: "
 					     "another TPM user bypassed the window", c->what);
+			if (st)
+				st->tpm_rc = rv->rc;	/* tw_status_set cleared it */
+		}
 		return code;
 	}
 	if (c->audit)
