@@ -142,6 +142,7 @@ verify ecdsa --nonce "$nonce"
 [ "$RC" -eq 0 ] && grep -q "^handshake (attested)" "$work/ecdsa.out" &&
 	grep -q "subject CN=ec test leaf" "$work/ecdsa.out" &&
 	grep -q "TPM clock .* resetCount .* restartCount" "$work/ecdsa.out" &&
+	grep -q "^result      verified: all 16 checks ran and passed" "$work/ecdsa.out" &&
 	grep -Eq "server +0 +[0-9]+ plaintext +attested +handshake: server_hello" "$work/ecdsa.out" &&
 	grep -Eq "consistent +application_data" "$work/ecdsa.out" &&
 	grep -q "^  bound     records \[0, [0-9]*) by the signed" "$work/ecdsa.out" &&
@@ -227,7 +228,9 @@ real newkey-create-load 1 "check 6 client-share failed" \
 
 # ---- the forged-proof corpus ----
 
-"$forge" "$work/ecdsa.json" "$work/ak.pem" "$work/certs/ca.pem" >"$work/forge.tap" 2>&1
+mkdir -p "$work/forged"
+"$forge" "$work/ecdsa.json" "$work/ak.pem" "$work/certs/ca.pem" "$work/forged" \
+	>"$work/forge.tap" 2>&1
 rc=$?
 while IFS= read -r line; do
 	case $line in
@@ -237,5 +240,24 @@ while IFS= read -r line; do
 done <"$work/forge.tap"
 [ "$rc" -eq 0 ] && [ "$(grep -c '^ok ' "$work/forge.tap")" -ge 40 ]
 ok $? "the forged-proof corpus ran whole ($(grep -c '^ok ' "$work/forge.tap") cases passed)"
+
+# The report says which checks ran: ZGen turned into GetRandom stops the
+# replay at the sequence, before the digest is compared.
+cp "$work/forged/log-ZGen-replaced-by-GetRandom.json" "$work/getrandom.json"
+verify getrandom --json
+refused getrandom 1 "check 4 sequence failed" "forged: ZGen replaced by GetRandom"
+json getrandom '{c["check"]: c["result"] for c in r["checks"]} == {
+	"proof-file": "passed", "attestation": "not finished", "ak-trusted": "not finished",
+	"ak-signature": "passed", "qualifying-data": "passed", "exclusive-session": "passed",
+	"audit-log": "not finished", "audit-digest": "not finished", "sequence": "failed",
+	"parent": "not run", "key": "not finished", "commit": "not run", "client-share": "not run",
+	"server-share": "not run", "tls": "not run", "bound-handshake": "not run"}'
+ok $? "--json: the digest never compared is not finished, not passed"
+verify getrandom
+grep -q "^result      rejected: check 4 sequence failed" "$work/getrandom.out" &&
+	grep -Eq "^  3 audit-digest +not finished$" "$work/getrandom.out" &&
+	grep -Eq "^  2 ak-signature +passed$" "$work/getrandom.out" &&
+	grep -Eq "^  7 tls +not run$" "$work/getrandom.out"
+ok $? "text: a rejected proof lists what ran to its end, what did not, what failed"
 
 echo "1..$n"

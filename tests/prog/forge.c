@@ -60,6 +60,7 @@ struct forge {
 	int bad_digest;	     /* sign a digest the log does not replay to */
 	int bad_signer;	     /* sign with a qualifiedSigner that is not the AK's */
 	int trust_real;	     /* the verifier still trusts the real AK */
+	int foreign_signer;  /* another key signs and is the proof's AK; the log's stays */
 	int rsa_ak;	     /* the test AK is RSA: TPM2_ALG_RSASSA or TPM2_ALG_RSAPSS */
 	int spoil_signature; /* flip a bit of the proof's signature after resealing */
 	uint8_t nonce[TW_PROOF_MAX_NONCE];
@@ -223,24 +224,33 @@ static void fix_name(EVP_MD_CTX *md, const uint8_t *params, size_t len, size_t p
 static uint8_t test_ak_public[TW_AK_PUBLIC_MAX];
 static size_t test_ak_public_len;
 
+/* The marshalled ECC TPM2B_PUBLIC at @pub (@len bytes) made the public area of @k. */
+static void set_public_point(uint8_t *pub, size_t len, EVP_PKEY *k)
+{
+	TPM2B_PUBLIC area = {0};
+	uint8_t point[65];
+	size_t off = 0;
+
+	Tss2_MU_TPM2B_PUBLIC_Unmarshal(pub, len, &off, &area);
+	point_of(k, point);
+	area.publicArea.unique.ecc.x.size = 32;
+	memcpy(area.publicArea.unique.ecc.x.buffer, point + 1, 32);
+	area.publicArea.unique.ecc.y.size = 32;
+	memcpy(area.publicArea.unique.ecc.y.buffer, point + 33, 32);
+	off = 0;
+	Tss2_MU_TPM2B_PUBLIC_Marshal(&area, pub, len, &off);
+}
+
 static void replace_ak(struct tw_audit_entry *e)
 {
 	struct tw_cmd_view cv;
 	struct tw_rsp_view rv;
 	TPM2B_PUBLIC pub = {0};
-	uint8_t point[65];
-	size_t off = 0, len;
+	size_t len = 0;
 
 	parse(e, &cv, &rv);
-	Tss2_MU_TPM2B_PUBLIC_Unmarshal(rv.params, rv.params_len, &off, &pub);
-	len = off;
-	point_of(test_ak, point);
-	pub.publicArea.unique.ecc.x.size = 32;
-	memcpy(pub.publicArea.unique.ecc.x.buffer, point + 1, 32);
-	pub.publicArea.unique.ecc.y.size = 32;
-	memcpy(pub.publicArea.unique.ecc.y.buffer, point + 33, 32);
-	off = 0;
-	Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, (uint8_t *)rv.params, len, &off);
+	Tss2_MU_TPM2B_PUBLIC_Unmarshal(rv.params, rv.params_len, &len, &pub);
+	set_public_point((uint8_t *)rv.params, len, test_ak);
 	memcpy(test_ak_public, rv.params, len);
 	test_ak_public_len = len;
 }
@@ -314,8 +324,8 @@ static size_t sign_attest_rsa(TPMI_ALG_SIG_SCHEME scheme, const uint8_t *attest,
 	return off;
 }
 
-/* ECDSA-SHA256 by the test AK as a marshalled TPMT_SIGNATURE. */
-static size_t sign_attest(const uint8_t *attest, size_t len, uint8_t *out, size_t max)
+/* ECDSA-SHA256 by the P-256 key @ak as a marshalled TPMT_SIGNATURE. */
+static size_t sign_attest(EVP_PKEY *ak, const uint8_t *attest, size_t len, uint8_t *out, size_t max)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t der[80];
@@ -325,7 +335,7 @@ static size_t sign_attest(const uint8_t *attest, size_t len, uint8_t *out, size_
 	const BIGNUM *r, *s;
 	ECDSA_SIG *es;
 
-	EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, test_ak, NULL);
+	EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, ak, NULL);
 	EVP_DigestSign(md, der, &der_len, attest, len);
 	EVP_MD_CTX_free(md);
 	es = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
@@ -376,7 +386,8 @@ static void reseal_attest(struct forge *f, struct tw_audit_entry *e, const uint8
 		slen = sign_attest_rsa((TPMI_ALG_SIG_SCHEME)f->rsa_ak, abuf, alen, params + off,
 				       sizeof(params) - off);
 	else
-		slen = sign_attest(abuf, alen, params + off, sizeof(params) - off);
+		slen = sign_attest(f->foreign_signer ? other_ak : test_ak, abuf, alen, params + off,
+				   sizeof(params) - off);
 	set_rsp_params(e, params, off + slen);
 
 	free(p->attest);
@@ -400,6 +411,8 @@ static void reseal_attest(struct forge *f, struct tw_audit_entry *e, const uint8
 	p->ak_public = malloc(test_ak_public_len);
 	memcpy(p->ak_public, test_ak_public, test_ak_public_len);
 	p->ak_public_len = test_ak_public_len;
+	if (f->foreign_signer)
+		set_public_point(p->ak_public, p->ak_public_len, other_ak);
 }
 
 /* Give a commit's TPM2_Hash the digest of the server bytes the proof claims for it. */
@@ -675,6 +688,69 @@ struct forge_case {
 	mutator mutate;
 };
 
+/*
+ * What the verifier must record of each check, proof-file to
+ * bound-handshake, for the cases where which checks ran is the point:
+ * p passed, f failed, u begun but not finished, n not run.
+ */
+static const struct {
+	const char *name;
+	const char *states;
+} case_states[] = {
+	{"base proof", "pppppppppppppppp"},
+	/* The replay stops at ZGen: the digest is never compared. */
+	{"log: ZGen replaced by GetRandom", "puupppuufnunnnnn"},
+	/* The AK fails after the replay: the log and the digest held. */
+	{"signed by a trusted key that is not the AK the log made", "ppfpppppununnnnn"},
+	{"ClientHello share changed", "ppppppppppppfnun"},
+	{"server_name of another host", "ppppppppppppppfn"},
+	{"attestation before the client's Finished", "pppppppppppppppf"},
+};
+
+/* The check states of @res in the letters of case_states. */
+static void state_letters(const struct tw_verify_result *res, char out[TW_CHECK_COUNT])
+{
+	static const char letter[] = {
+		[TW_STATE_NOT_RUN] = 'n',
+		[TW_STATE_UNFINISHED] = 'u',
+		[TW_STATE_PASSED] = 'p',
+		[TW_STATE_FAILED] = 'f',
+	};
+	int k;
+
+	for (k = TW_CHECK_NONE + 1; k < TW_CHECK_COUNT; k++)
+		out[k - 1] = letter[res->checks[k]];
+	out[TW_CHECK_COUNT - 1] = 0;
+}
+
+/* Whatever the case: the failed check, and only it, is recorded failed. */
+static int states_agree(const struct tw_verify_result *res)
+{
+	char got[TW_CHECK_COUNT];
+	const char *f;
+
+	state_letters(res, got);
+	f = strchr(got, 'f');
+	if (res->failed == TW_CHECK_NONE)
+		return strspn(got, "p") == TW_CHECK_COUNT - 1;
+	return f && f - got == res->failed - 1 && !strchr(f + 1, 'f');
+}
+
+static void check_states(const struct forge_case *c, const struct tw_verify_result *res)
+{
+	char got[TW_CHECK_COUNT];
+	size_t i;
+
+	for (i = 0; i < sizeof(case_states) / sizeof(case_states[0]); i++) {
+		if (strcmp(case_states[i].name, c->name))
+			continue;
+		state_letters(res, got);
+		ok(!strcmp(got, case_states[i].states),
+		   "%s: checks recorded %s, want %s (p passed, u not finished, n not run)", c->name,
+		   got, case_states[i].states);
+	}
+}
+
 static int run_case(const struct forge_case *c)
 {
 	struct forge f = {0};
@@ -694,6 +770,8 @@ static int run_case(const struct forge_case *c)
 	if (f.reseal) {
 		reseal(&f);
 		f.o.ak_key = f.trust_real ? real_ak : f.rsa_ak ? test_rsa : test_ak;
+		if (f.foreign_signer)
+			f.o.ak_key = other_ak;
 		if (f.spoil_signature)
 			flip(f.p.signature, f.p.signature_len - 1);
 	}
@@ -712,11 +790,14 @@ static int run_case(const struct forge_case *c)
 	}
 	code = tw_verify(&f.p, &f.o, &res, &st);
 	if (c->want == TW_CHECK_NONE)
-		good = ok(code == TW_OK, "%s: verifies (%s)", c->name, st.msg);
+		good = ok(code == TW_OK && states_agree(&res), "%s: verifies (%s)", c->name,
+			  st.msg);
 	else
-		good = ok(code == TW_E_VERIFY && res.failed == c->want && strstr(st.msg, c->why),
+		good = ok(code == TW_E_VERIFY && res.failed == c->want && strstr(st.msg, c->why) &&
+				  states_agree(&res),
 			  "%s: rejected by %s (%s: %s)", c->name, tw_check_name(c->want),
 			  tw_check_name(res.failed), st.msg);
+	check_states(c, &res);
 	tw_verify_result_free(&res);
 	tw_proof_clear(&f.p);
 	return good;
@@ -964,6 +1045,16 @@ static int m_bad_signer(struct forge *f)
 static int m_real_ak_trusted(struct forge *f)
 {
 	f->reseal = f->trust_real = 1;
+	return 0;
+}
+
+/*
+ * The attestation signed by a trusted key that the proof names as its AK,
+ * while the log made the test AK: everything up to the log's AK holds.
+ */
+static int m_foreign_signer(struct forge *f)
+{
+	f->reseal = f->foreign_signer = 1;
 	return 0;
 }
 
@@ -1227,6 +1318,8 @@ static const struct forge_case cases[] = {
 	/* With a compromised AK (the test AK). */
 	{"resealed proof, verifier trusts the real AK", TW_CHECK_AK_TRUSTED,
 	 "not the AK the verifier", m_real_ak_trusted},
+	{"signed by a trusted key that is not the AK the log made", TW_CHECK_AK_TRUSTED,
+	 "the AK the log made is not the proof's AK", m_foreign_signer},
 	{"exclusiveSession NO", TW_CHECK_EXCLUSIVE, "exclusiveSession is NO", m_exclusive_no},
 	{"signed digest is not the log's", TW_CHECK_AUDIT_DIGEST, "differs from the replayed",
 	 m_bad_digest},

@@ -288,6 +288,32 @@ static void print_folded(const char *text, size_t width)
 	printf("%s\n", text);
 }
 
+/* How many checks ran to their end and held. */
+static unsigned int checks_passed(const struct tw_verify_result *r)
+{
+	unsigned int n = 0;
+	int c;
+
+	for (c = TW_CHECK_NONE + 1; c < TW_CHECK_COUNT; c++)
+		n += r->checks[c] == TW_STATE_PASSED;
+	return n;
+}
+
+/* A rejected proof: which checks ran to their end, which failed, which did not. */
+static void print_rejected(const char *path, const struct tw_verify_result *r)
+{
+	int c;
+
+	printf("proof       %s\n", path);
+	printf("result      rejected: check %u %s failed\n\n", tw_check_step(r->failed),
+	       tw_check_name(r->failed));
+	printf("checks      %u of %d ran to their end and passed\n", checks_passed(r),
+	       TW_CHECK_COUNT - 1);
+	for (c = TW_CHECK_NONE + 1; c < TW_CHECK_COUNT; c++)
+		printf("  %u %-17s %s\n", tw_check_step(c), tw_check_name(c),
+		       tw_check_state_name(r->checks[c]));
+}
+
 static void print_text(const char *path, const struct tw_proof *p, const struct tw_verify_result *r)
 {
 	const struct tw_tls_session *s = r->tls;
@@ -297,7 +323,7 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 
 	hex(nonce, p->nonce, p->nonce_len);
 	printf("proof       %s\n", path);
-	printf("result      verified: every check passed\n\n");
+	printf("result      verified: all %u checks ran and passed\n\n", checks_passed(r));
 
 	printf("handshake (attested)\n");
 	printf("  server    %s: certificate chain verified, host name matches%s%s%s\n", r->host,
@@ -360,23 +386,18 @@ static json_object *jstr(const char *s)
 	return s ? json_object_new_string(s) : json_object_new_null();
 }
 
-static json_object *json_checks(const struct tw_verify_result *r, int verified)
+static json_object *json_checks(const struct tw_verify_result *r)
 {
 	json_object *arr = json_object_new_array();
 	int c;
 
 	for (c = TW_CHECK_NONE + 1; c < TW_CHECK_COUNT; c++) {
 		json_object *o = json_object_new_object();
-		const char *result = "passed";
 
-		if (!verified && c == (int)r->failed)
-			result = "failed";
-		else if (!verified && c > (int)r->failed)
-			result = "not run";
 		json_object_object_add(o, "step", json_object_new_int(tw_check_step(c)));
 		json_object_object_add(o, "check", jstr(tw_check_name(c)));
 		json_object_object_add(o, "title", jstr(tw_check_title(c)));
-		json_object_object_add(o, "result", jstr(result));
+		json_object_object_add(o, "result", jstr(tw_check_state_name(r->checks[c])));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -497,7 +518,7 @@ static void print_json(const struct tw_proof *p, const struct tw_verify_result *
 	json_object_object_add(o, "format", jstr("tlswitness verification"));
 	json_object_object_add(o, "version", json_object_new_int(1));
 	json_object_object_add(o, "verified", json_object_new_boolean(verified));
-	json_object_object_add(o, "checks", json_checks(r, verified));
+	json_object_object_add(o, "checks", json_checks(r));
 	if (verified) {
 		failed = json_object_new_null();
 	} else {
@@ -633,6 +654,8 @@ int tw_cli_verify(int argc, char **argv)
 			print_json(&proof, &res, &st, code == TW_OK);
 		else if (code == TW_OK)
 			print_text(path, &proof, &res);
+		else
+			print_rejected(path, &res);
 	}
 	if (code != TW_OK && res.failed != TW_CHECK_NONE)
 		fprintf(stderr, "tlswitness verify: check %u %s failed (%s): %s\n",

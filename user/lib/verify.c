@@ -72,6 +72,21 @@ const char *tw_check_title(enum tw_check check)
 	return check < TW_CHECK_COUNT ? tw_checks[check].title : "unknown check";
 }
 
+const char *tw_check_state_name(enum tw_check_state state)
+{
+	switch (state) {
+	case TW_STATE_NOT_RUN:
+		return "not run";
+	case TW_STATE_UNFINISHED:
+		return "not finished";
+	case TW_STATE_PASSED:
+		return "passed";
+	case TW_STATE_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
 const char *tw_record_class_name(enum tw_record_class cls)
 {
 	switch (cls) {
@@ -92,8 +107,21 @@ struct tw_verifier {
 	struct tw_status *st;
 	uint8_t *stream[2]; /* each direction's bytes, indexed by enum tw_tls_dir */
 	size_t stream_len[2];
-	enum tw_check share_fault; /* set by the key share callback */
+	enum tw_check hello_fault; /* set by the callback on the parsed hellos */
 };
+
+/* A part of @check is about to run; the rest runs later. */
+static void tw_begin(struct tw_verifier *v, enum tw_check check)
+{
+	if (v->res->checks[check] == TW_STATE_NOT_RUN)
+		v->res->checks[check] = TW_STATE_UNFINISHED;
+}
+
+/* The last part of @check ran and held. */
+static void tw_pass(struct tw_verifier *v, enum tw_check check)
+{
+	v->res->checks[check] = TW_STATE_PASSED;
+}
 
 static enum tw_code __attribute__((format(printf, 3, 4)))
 tw_fail(struct tw_verifier *v, enum tw_check check, const char *fmt, ...)
@@ -105,6 +133,7 @@ tw_fail(struct tw_verifier *v, enum tw_check check, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	v->res->failed = check;
+	v->res->checks[check] = TW_STATE_FAILED;
 	return tw_status_set(v->st, check == TW_CHECK_PROOF_FILE ? TW_E_PROOF : TW_E_VERIFY, "%s",
 			     msg);
 }
@@ -152,6 +181,7 @@ static enum tw_code tw_check_proof(struct tw_verifier *v)
 				       "proof commit %zu names no log entry", i);
 	if (p->reset_entry >= p->log.count || p->zgen_entry >= p->log.count)
 		return tw_fail(v, TW_CHECK_PROOF_FILE, "proof reset or zgen names no log entry");
+	tw_pass(v, TW_CHECK_PROOF_FILE);
 	return TW_OK;
 }
 
@@ -216,7 +246,11 @@ static enum tw_code tw_check_ak(struct tw_verifier *v)
 	return TW_OK;
 }
 
-/* 2. The attestation: made by the TPM, signed by the trusted AK, bound, exclusive. */
+/*
+ * 2. The attestation: made by the TPM, signed by the trusted AK, bound,
+ * exclusive.  What the attestation and the AK must be in the log is
+ * checked in step 3; those two checks end there.
+ */
 static enum tw_code tw_check_attestation(struct tw_verifier *v)
 {
 	const struct tw_proof *p = v->p;
@@ -228,9 +262,12 @@ static enum tw_code tw_check_attestation(struct tw_verifier *v)
 	struct tw_status why;
 	enum tw_code code;
 
+	tw_begin(v, TW_CHECK_ATTESTATION);
 	code = tw_check_attest_format(v);
-	if (code == TW_OK)
-		code = tw_check_ak(v);
+	if (code != TW_OK)
+		return code;
+	tw_begin(v, TW_CHECK_AK_TRUSTED);
+	code = tw_check_ak(v);
 	if (code != TW_OK)
 		return code;
 	code = tw_ak_verify(p->ak_public, p->ak_public_len, p->attest, p->attest_len, p->signature,
@@ -239,6 +276,7 @@ static enum tw_code tw_check_attestation(struct tw_verifier *v)
 		return tw_status_set(v->st, code, "%s", why.msg);
 	if (code != TW_OK)
 		return tw_fail(v, TW_CHECK_AK_SIGNATURE, "%s", why.msg);
+	tw_pass(v, TW_CHECK_AK_SIGNATURE);
 
 	/*
 	 * Proof-format.rst, "qualifyingData": the verifier's nonce, if it gave
@@ -261,12 +299,14 @@ static enum tw_code tw_check_attestation(struct tw_verifier *v)
 			       p->bound_records);
 	}
 	v->res->nonce_checked = o->nonce != NULL;
+	tw_pass(v, TW_CHECK_QUALIFYING_DATA);
 
 	/* Part 3 section 18.5: as it stood before the attestation command ran. */
 	if (a->attested.sessionAudit.exclusiveSession != TPM2_YES)
 		return tw_fail(v, TW_CHECK_EXCLUSIVE,
 			       "exclusiveSession is NO: a command outside the audit session "
 			       "reached the TPM during the sequence");
+	tw_pass(v, TW_CHECK_EXCLUSIVE);
 	return TW_OK;
 }
 
@@ -293,7 +333,9 @@ static enum tw_check tw_fault_check(enum tw_audit_fault fault)
  * 3. The audit log replays to the signed digest.  The replay compares the
  * digest with the attestation the log's GetSessionAuditDigest returned;
  * that attestation must be the one checked in step 2, and the AK the log
- * made the proof's AK.
+ * made the proof's AK.  The replay is one pass over the log that stops at
+ * the first fault, so every check with a part in it begins here and none
+ * ends before the replay has.
  */
 static enum tw_code tw_check_replay(struct tw_verifier *v)
 {
@@ -308,26 +350,34 @@ static enum tw_code tw_check_replay(struct tw_verifier *v)
 	if (!rp)
 		return tw_nomem(v, "replay");
 	v->res->replay = rp;
+	tw_begin(v, TW_CHECK_AUDIT_LOG);
+	tw_begin(v, TW_CHECK_AUDIT_DIGEST);
+	tw_begin(v, TW_CHECK_SEQUENCE);
+	tw_begin(v, TW_CHECK_KEY);
 	code = tw_audit_replay(&p->log, rp, &why);
 	if (code == TW_E_PROOF)
 		return tw_fail(v, tw_fault_check(rp->fault), "%s", why.msg);
 	if (code != TW_OK)
 		return tw_status_set(v->st, code, "%s", why.msg);
+	tw_pass(v, TW_CHECK_AUDIT_LOG);
 
 	if (rp->attest_index == TW_AUDIT_NONE)
 		return tw_fail(v, TW_CHECK_AUDIT_DIGEST,
 			       "the log has no TPM2_GetSessionAuditDigest to compare the signed "
 			       "digest with");
+	tw_pass(v, TW_CHECK_ATTESTATION);
 	if (rp->attest_len != p->attest_len || memcmp(rp->attest, p->attest, p->attest_len) ||
 	    rp->signature_len != p->signature_len ||
 	    memcmp(rp->signature, p->signature, p->signature_len))
 		return tw_fail(v, TW_CHECK_AUDIT_DIGEST,
 			       "the proof's attestation is not the one the logged "
 			       "TPM2_GetSessionAuditDigest returned");
+	tw_pass(v, TW_CHECK_AUDIT_DIGEST);
 	if (!rp->have_ak_public ||
 	    Tss2_MU_TPM2B_PUBLIC_Marshal(&rp->ak_public, ak, sizeof(ak), &ak_len) ||
 	    ak_len != p->ak_public_len || memcmp(ak, p->ak_public, ak_len))
 		return tw_fail(v, TW_CHECK_AK_TRUSTED, "the AK the log made is not the proof's AK");
+	tw_pass(v, TW_CHECK_AK_TRUSTED);
 	return TW_OK;
 }
 
@@ -372,6 +422,7 @@ static enum tw_code tw_check_sequence(struct tw_verifier *v)
 	}
 	if (!before)
 		return tw_fail(v, TW_CHECK_SEQUENCE, "no commit of server bytes precedes ZGen");
+	tw_pass(v, TW_CHECK_SEQUENCE);
 
 	/*
 	 * Part 1 section 27 (key derivation): a parent with restricted,
@@ -385,6 +436,7 @@ static enum tw_code tw_check_sequence(struct tw_verifier *v)
 			       "the key's parent (attributes 0x%08x) is not an ordinary storage "
 			       "key: restricted and decrypt, not sign",
 			       attrs);
+	tw_pass(v, TW_CHECK_PARENT);
 	return TW_OK;
 }
 
@@ -416,6 +468,7 @@ static enum tw_code tw_check_key(struct tw_verifier *v)
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (!!(k->objectAttributes & rules[i].bit) != rules[i].set)
 			return tw_fail(v, TW_CHECK_KEY, "the ECDH key's %s", rules[i].why);
+	tw_pass(v, TW_CHECK_KEY);
 	return TW_OK;
 }
 
@@ -439,29 +492,35 @@ static enum tw_code tw_check_commits(struct tw_verifier *v)
 		if (!rp->commits[i].after_zgen && c->server_bytes > v->res->attested_bytes)
 			v->res->attested_bytes = c->server_bytes;
 	}
+	tw_pass(v, TW_CHECK_COMMIT);
 	return TW_OK;
 }
 
-/* 6b. Called by the TLS verification once the hellos are parsed. */
-static enum tw_code tw_check_shares(void *arg, const struct tw_tls_session *s, struct tw_status *st)
+/*
+ * 6b. Called by the TLS verification once the hellos are parsed, before
+ * any key is derived or the certificate is looked at.
+ */
+static enum tw_code tw_check_hellos(void *arg, const struct tw_tls_session *s, struct tw_status *st)
 {
 	struct tw_verifier *v = arg;
 	const struct tw_audit_replay *rp = v->res->replay;
 
 	if (s->client_share_len != sizeof(rp->key_point) ||
 	    memcmp(s->client_share, rp->key_point, sizeof(rp->key_point))) {
-		v->share_fault = TW_CHECK_CLIENT_SHARE;
+		v->hello_fault = TW_CHECK_CLIENT_SHARE;
 		return tw_status_set(st, TW_E_VERIFY,
 				     "the ClientHello key share is not the public point of the "
 				     "key the TPM created");
 	}
+	tw_pass(v, TW_CHECK_CLIENT_SHARE);
 	if (s->server_share_len != sizeof(rp->zgen_in) ||
 	    memcmp(s->server_share, rp->zgen_in, sizeof(rp->zgen_in))) {
-		v->share_fault = TW_CHECK_SERVER_SHARE;
+		v->hello_fault = TW_CHECK_SERVER_SHARE;
 		return tw_status_set(st, TW_E_VERIFY,
 				     "the ServerHello key share is not the point the TPM's ZGen "
 				     "used");
 	}
+	tw_pass(v, TW_CHECK_SERVER_SHARE);
 	return TW_OK;
 }
 
@@ -510,6 +569,35 @@ static enum tw_code tw_check_hints(struct tw_verifier *v)
 	return TW_OK;
 }
 
+/* Each proof record is the TLS record the session found at its offset. */
+static enum tw_code tw_match_records(struct tw_verifier *v)
+{
+	const struct tw_proof *p = v->p;
+	struct tw_verify_result *res = v->res;
+	size_t i, next[2] = {0, 0};
+
+	res->records = calloc(p->record_count, sizeof(*res->records));
+	if (!res->records)
+		return tw_nomem(v, "records");
+	for (i = 0; i < p->record_count; i++) {
+		const struct tw_proof_record *r = &p->records[i];
+		struct tw_verify_record *out = &res->records[i];
+		enum tw_tls_dir d = r->dir == TW_DIR_SERVER ? TW_TLS_SERVER : TW_TLS_CLIENT;
+		const struct tw_tls_direction *td = &res->tls->dir[d];
+
+		if (next[d] >= td->nrecords || td->records[next[d]].offset != r->offset ||
+		    td->records[next[d]].length != r->len)
+			return tw_fail(v, TW_CHECK_TLS,
+				       "proof record %zu is not the TLS record at its offset", i);
+		out->proof_index = i;
+		out->dir = d;
+		out->bound = i < p->bound_records;
+		out->tls = &td->records[next[d]++];
+	}
+	res->record_count = p->record_count;
+	return TW_OK;
+}
+
 /* 7. TLS 1.3 (RFC 8446) with Z from the logged ZGen response; 6b on the way. */
 static enum tw_code tw_check_tls(struct tw_verifier *v)
 {
@@ -519,6 +607,7 @@ static enum tw_code tw_check_tls(struct tw_verifier *v)
 	enum tw_code code;
 	int d;
 
+	tw_begin(v, TW_CHECK_TLS);
 	code = tw_streams(v);
 	if (code != TW_OK)
 		return code;
@@ -532,14 +621,19 @@ static enum tw_code tw_check_tls(struct tw_verifier *v)
 	tp.host = v->res->host;
 	tp.verify_time = v->o->verify_time;
 	tp.require_group = TW_TLS_GROUP_SECP256R1;
-	tp.on_key_shares = tw_check_shares;
+	tp.on_key_shares = tw_check_hellos;
 	tp.arg = v;
 	code = tw_tls13_verify(&tp, &v->res->tls, &why);
 	if (code == TW_E_VERIFY)
-		return tw_fail(v, v->share_fault ? v->share_fault : TW_CHECK_TLS, "%s", why.msg);
+		return tw_fail(v, v->hello_fault ? v->hello_fault : TW_CHECK_TLS, "%s", why.msg);
 	if (code != TW_OK)
 		return tw_status_set(v->st, code, "%s", why.msg);
-	return tw_check_hints(v);
+	code = tw_check_hints(v);
+	if (code == TW_OK)
+		code = tw_match_records(v);
+	if (code == TW_OK)
+		tw_pass(v, TW_CHECK_TLS);
+	return code;
 }
 
 /*
@@ -565,49 +659,38 @@ static enum tw_code tw_check_bound(struct tw_verifier *v)
 		return tw_fail(v, TW_CHECK_BOUND,
 			       "the %zu bound records end before the client's Finished",
 			       p->bound_records);
+	tw_pass(v, TW_CHECK_BOUND);
 	return TW_OK;
 }
 
 /*
- * Each proof record with its TLS description and class (proof-format.rst,
- * "commits"): a server record is attested when its last byte lies inside
- * the bytes committed before ZGen.
+ * Each record's class (proof-format.rst, "commits"): a server record is
+ * attested when its last byte lies inside the bytes committed before ZGen.
  */
-static enum tw_code tw_classify(struct tw_verifier *v)
+static enum tw_record_class tw_record_class(const struct tw_verify_result *res,
+					    const struct tw_verify_record *rec,
+					    const struct tw_proof_record *r)
 {
-	const struct tw_proof *p = v->p;
+	if (rec->dir == TW_TLS_CLIENT)
+		return TW_RECORD_CLIENT;
+	if (r->offset + r->len <= res->attested_bytes)
+		return TW_RECORD_ATTESTED;
+	return TW_RECORD_CONSISTENT;
+}
+
+static void tw_classify(struct tw_verifier *v)
+{
 	struct tw_verify_result *res = v->res;
-	size_t i, next[2] = {0, 0};
+	size_t i;
 
-	res->records = calloc(p->record_count, sizeof(*res->records));
-	if (!res->records)
-		return tw_nomem(v, "records");
-	for (i = 0; i < p->record_count; i++) {
-		const struct tw_proof_record *r = &p->records[i];
-		struct tw_verify_record *out = &res->records[i];
-		enum tw_tls_dir d = r->dir == TW_DIR_SERVER ? TW_TLS_SERVER : TW_TLS_CLIENT;
-		const struct tw_tls_direction *td = &res->tls->dir[d];
+	for (i = 0; i < res->record_count; i++) {
+		struct tw_verify_record *rec = &res->records[i];
 
-		if (next[d] >= td->nrecords || td->records[next[d]].offset != r->offset ||
-		    td->records[next[d]].length != r->len)
-			return tw_fail(v, TW_CHECK_TLS,
-				       "proof record %zu is not the TLS record at its offset", i);
-		out->proof_index = i;
-		out->dir = d;
-		out->bound = i < p->bound_records;
-		out->tls = &td->records[next[d]++];
-		if (d == TW_TLS_CLIENT)
-			out->cls = TW_RECORD_CLIENT;
-		else if (r->offset + r->len <= res->attested_bytes)
-			out->cls = TW_RECORD_ATTESTED;
-		else
-			out->cls = TW_RECORD_CONSISTENT;
-		res->attested += out->cls == TW_RECORD_ATTESTED;
-		res->consistent += out->cls == TW_RECORD_CONSISTENT;
-		res->client += out->cls == TW_RECORD_CLIENT;
+		rec->cls = tw_record_class(res, rec, &v->p->records[rec->proof_index]);
+		res->attested += rec->cls == TW_RECORD_ATTESTED;
+		res->consistent += rec->cls == TW_RECORD_CONSISTENT;
+		res->client += rec->cls == TW_RECORD_CLIENT;
 	}
-	res->record_count = p->record_count;
-	return TW_OK;
 }
 
 static enum tw_code tw_check_opts(struct tw_verifier *v)
@@ -658,7 +741,7 @@ enum tw_code tw_verify(const struct tw_proof *proof, const struct tw_verify_opts
 	if (code == TW_OK)
 		code = tw_check_bound(&v);
 	if (code == TW_OK)
-		code = tw_classify(&v);
+		tw_classify(&v);
 
 	free(v.stream[0]);
 	free(v.stream[1]);
@@ -677,8 +760,10 @@ enum tw_code tw_verify_file(const char *path, const struct tw_verify_opts *opts,
 		return tw_status_set(st, TW_E_USAGE, "verifier: no result or no proof");
 	memset(res, 0, sizeof(*res));
 	code = tw_proof_read_file(path, proof, st);
-	if (code == TW_E_PROOF)
+	if (code == TW_E_PROOF) {
 		res->failed = TW_CHECK_PROOF_FILE;
+		res->checks[TW_CHECK_PROOF_FILE] = TW_STATE_FAILED;
+	}
 	if (code != TW_OK)
 		return code;
 	return tw_verify(proof, opts, res, st);

@@ -5,7 +5,8 @@
  * order and stops at the first that fails, naming it by a check id and a
  * message.  On success it reports what the TPM vouches for: the handshake
  * and, record by record, whether a server record is attested (committed
- * before ZGen) or only consistent with the session keys.
+ * before ZGen) or only consistent with the session keys.  Either way it
+ * records which checks ran to their end.
  */
 #ifndef TLSWITNESS_VERIFY_H
 #define TLSWITNESS_VERIFY_H
@@ -47,11 +48,28 @@ enum tw_check {
 	TW_CHECK_COUNT
 };
 
+/*
+ * What became of one check in a run of tw_verify(): set as the checks run,
+ * so that a report never calls a check passed that did not run to its end.
+ * A check is unfinished when a part of it ran and held but the rest did
+ * not run: the audit replay checks the log, the digest, the sequence, the
+ * key and the attestation's command in one pass, which stops at the first
+ * fault, and some checks have parts in two steps.
+ */
+enum tw_check_state {
+	TW_STATE_NOT_RUN = 0, /* no part of it ran */
+	TW_STATE_UNFINISHED,  /* begun, not run to its end; nothing is claimed for it */
+	TW_STATE_PASSED,      /* every part ran and held */
+	TW_STATE_FAILED,      /* the check that failed: res->failed */
+};
+
 const char *tw_check_name(enum tw_check check);
 /* The step (1 to 7) a check belongs to; 0 for TW_CHECK_NONE. */
 unsigned int tw_check_step(enum tw_check check);
 /* What the check establishes, in a few words ("the AK's signature over the attestation"). */
 const char *tw_check_title(enum tw_check check);
+/* "not run", "not finished", "passed", "failed". */
+const char *tw_check_state_name(enum tw_check_state state);
 
 struct tw_verify_opts {
 	/*
@@ -88,6 +106,7 @@ struct tw_verify_record {
 
 struct tw_verify_result {
 	enum tw_check failed; /* the first check that failed; TW_CHECK_NONE if none */
+	enum tw_check_state checks[TW_CHECK_COUNT]; /* each check's state, by enum tw_check */
 
 	/* Filled as the checks get to them; complete when tw_verify() returns TW_OK. */
 	char host[TW_PROOF_MAX_NAME + 1]; /* the name the certificate was checked for */
