@@ -131,7 +131,8 @@ servers_stop
 
 good ecdsa 3000 'r["tpm"]["nonce_checked"] and r["handshake"]["signature_scheme"] == "ecdsa_secp256r1_sha256"' \
 	--nonce "$nonce"
-good ecdsa-ip 1048576 'r["handshake"]["host"] == "127.0.0.1" and r["handshake"]["sni"] is None'
+good ecdsa-ip 1048576 'r["handshake"]["host"] == "127.0.0.1" and r["handshake"]["host_given"] and r["handshake"]["sni"] is None' \
+	--host 127.0.0.1
 good rsa 3000 'r["handshake"]["signature_scheme"].startswith("rsa_pss")'
 good hrr 3000 'r["handshake"]["hello_retry"] and any("hello_retry_request" in x.get("messages", []) and x["class"] == "attested" for x in r["records"])'
 good early 3000 'any(x["type"] == "application_data" and x["class"] == "attested" for x in r["records"])'
@@ -179,6 +180,21 @@ ok $? "--json on failure names the failed check and its step"
 cp "$work/ecdsa.json" "$work/host.json"
 verify host --host otherhost.invalid
 refused host 1 "check 7 tls failed.*host name mismatch" "a host the certificate does not name"
+
+# Without SNI nothing signs the proof's server_name: the verifier must name the host.
+cp "$work/ecdsa-ip.json" "$work/nosni.json"
+verify nosni
+refused nosni 1 "check 7 tls failed.*no SNI.*--host" "no SNI and no --host"
+sed -E 's/"server_name": *"127\.0\.0\.1"/"server_name":"localhost"/' "$work/ecdsa-ip.json" \
+	>"$work/nosni-forged.json"
+! cmp -s "$work/ecdsa-ip.json" "$work/nosni-forged.json"
+ok $? "forged: the IP proof's unsigned server_name rewritten to localhost"
+verify nosni-forged
+refused nosni-forged 1 "check 7 tls failed.*no SNI.*--host" "forged server_name, no SNI, no --host"
+verify nosni-forged --host 127.0.0.1
+[ "$RC" -eq 0 ] && grep -q "^  server    127.0.0.1: .*(no SNI: the name the verifier gave)" \
+	"$work/nosni-forged.out" && ! grep -q localhost "$work/nosni-forged.out"
+ok $? "forged server_name with --host: the report shows the verifier's name, never the proof's"
 
 cp "$work/ecdsa.json" "$work/expired.json"
 verify expired --time $(($(date +%s) + 30 * 86400))

@@ -46,7 +46,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tlswitness verify PROOF --ak AK [--ca-file FILE | --ca-path DIR] "
 		   "[--nonce HEX]\n"
-		   "                         [--host NAME] [--time SECONDS] [--json]\n");
+		   "                         [--host NAME] [--time SECONDS] [--json]\n"
+		   "--host is required for a proof whose ClientHello has no SNI (an IP "
+		   "address URL)\n");
 }
 
 /* One line on stderr; returns @code. */
@@ -326,8 +328,13 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	printf("result      verified: all %u checks ran and passed\n\n", checks_passed(r));
 
 	printf("handshake (attested)\n");
-	printf("  server    %s: certificate chain verified, host name matches%s%s%s\n", r->host,
-	       s->sni[0] ? " (SNI " : " (no SNI", s->sni, ")");
+	if (s->sni[0])
+		printf("  server    %s: certificate chain verified, host name matches (SNI %s)\n",
+		       r->host, s->sni);
+	else
+		printf("  server    %s: certificate chain verified, host name matches (no SNI: "
+		       "the name the verifier gave)\n",
+		       r->host);
 	for (i = 0; i < s->ncerts; i++) {
 		struct cert_names cn;
 
@@ -411,6 +418,7 @@ static json_object *json_handshake(const struct tw_verify_result *r)
 	size_t i;
 
 	json_object_object_add(o, "host", jstr(r->host));
+	json_object_object_add(o, "host_given", json_object_new_boolean(r->host_given));
 	json_object_object_add(o, "sni", jstr(s->sni[0] ? s->sni : NULL));
 	for (i = 0; i < s->ncerts; i++) {
 		json_object *c = json_object_new_object();

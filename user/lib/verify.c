@@ -497,6 +497,32 @@ static enum tw_code tw_check_commits(struct tw_verifier *v)
 }
 
 /*
+ * Part of 7: the name the certificate is checked for must be signed by
+ * something.  The ClientHello's SNI is, by the transcript the server's
+ * CertificateVerify covers, and the proof's server_name must be it; the
+ * verifier's own host needs nothing.  Without SNI the proof's server_name
+ * is the prover's word alone (proof-format.rst), so it is never used.
+ */
+static enum tw_code tw_check_host_source(struct tw_verifier *v, const struct tw_tls_session *s,
+					 struct tw_status *st)
+{
+	if (s->sni[0] && strcmp(s->sni, v->p->server_name)) {
+		v->hello_fault = TW_CHECK_TLS;
+		return tw_status_set(st, TW_E_VERIFY,
+				     "the proof's server_name is not the ClientHello's "
+				     "server_name");
+	}
+	if (!s->sni[0] && !v->res->host_given) {
+		v->hello_fault = TW_CHECK_TLS;
+		return tw_status_set(st, TW_E_VERIFY,
+				     "the ClientHello has no SNI, so nothing signs the proof's "
+				     "server_name: give the host name the certificate must carry "
+				     "(--host)");
+	}
+	return TW_OK;
+}
+
+/*
  * 6b. Called by the TLS verification once the hellos are parsed, before
  * any key is derived or the certificate is looked at.
  */
@@ -521,7 +547,7 @@ static enum tw_code tw_check_hellos(void *arg, const struct tw_tls_session *s, s
 				     "used");
 	}
 	tw_pass(v, TW_CHECK_SERVER_SHARE);
-	return TW_OK;
+	return tw_check_host_source(v, s, st);
 }
 
 /* Each direction's byte stream, the records concatenated. */
@@ -563,9 +589,6 @@ static enum tw_code tw_check_hints(struct tw_verifier *v)
 			       p->cipher_suite, s->cipher_suite);
 	if (alpn_len != s->alpn_len || memcmp(p->alpn ? p->alpn : "", s->alpn, alpn_len))
 		return tw_fail(v, TW_CHECK_TLS, "the proof's alpn is not the negotiated protocol");
-	if (s->sni[0] && strcmp(s->sni, p->server_name))
-		return tw_fail(v, TW_CHECK_TLS,
-			       "the proof's server_name is not the ClientHello's server_name");
 	return TW_OK;
 }
 
@@ -707,6 +730,7 @@ static enum tw_code tw_check_opts(struct tw_verifier *v)
 	if (!host || !*host || strlen(host) >= sizeof(v->res->host))
 		return tw_status_set(v->st, TW_E_USAGE, "verifier: no usable host name");
 	strcpy(v->res->host, host);
+	v->res->host_given = o->host != NULL;
 	return TW_OK;
 }
 

@@ -83,7 +83,12 @@ struct tw_verify_opts {
 	/* The verifier's nonce; NULL when it gave none (freshness unchecked). */
 	const uint8_t *nonce;
 	size_t nonce_len;
-	const char *host;   /* the name the certificate must carry; NULL: the proof's */
+	/*
+	 * The name the certificate must carry.  NULL: the proof's
+	 * server_name, which must be the ClientHello's SNI; without SNI
+	 * nothing signs it, and the verification fails unless a host is given.
+	 */
+	const char *host;
 	time_t verify_time; /* when the certificates must be valid; 0: now */
 };
 
@@ -110,6 +115,7 @@ struct tw_verify_result {
 
 	/* Filled as the checks get to them; complete when tw_verify() returns TW_OK. */
 	char host[TW_PROOF_MAX_NAME + 1]; /* the name the certificate was checked for */
+	int host_given;			  /* it is the verifier's (opts->host), not the SNI */
 	int nonce_checked;		  /* the verifier's nonce was given and bound */
 	TPMS_ATTEST attest;		  /* the signed attestation, parsed */
 	struct tw_audit_replay *replay;
