@@ -52,17 +52,25 @@ json() {
 }
 
 # The classes every verified proof must show: the server's first flight up
-# to its Finished attested, the rest of the server's records consistent,
-# the client's records client, and the counts and byte totals in agreement.
-CLASSES='(all(x["class"] == "client" for x in r["records"] if x["dir"] == "client")
+# to its Finished attested, ServerHello included, the rest of the server's
+# records consistent, the client's records client, every change_cipher_spec
+# (no AEAD tag, outside the transcript) unauthenticated whoever sent it, and
+# the counts and byte totals in agreement.
+CLASSES='(all((x["class"] == "unauthenticated") == (x["type"] == "change_cipher_spec")
+        for x in r["records"])
+and all(x["class"] == "client" for x in r["records"] if x["dir"] == "client"
+        and x["type"] != "change_cipher_spec")
 and all(x["class"] == "attested" for x in r["records"] if x["dir"] == "server"
+        and x["type"] != "change_cipher_spec"
         and x["offset"] + x["length"] <= r["attested_server_bytes"])
 and all(x["class"] == "consistent" for x in r["records"] if x["dir"] == "server"
         and x["offset"] + x["length"] > r["attested_server_bytes"])
+and any("server_hello" in x.get("messages", []) and x["class"] == "attested"
+        for x in r["records"] if x["dir"] == "server")
 and any("finished" in x.get("messages", []) and x["class"] == "attested"
         for x in r["records"] if x["dir"] == "server")
-and r["counts"]["attested"] == sum(x["class"] == "attested" for x in r["records"])
-and r["counts"]["consistent"] == sum(x["class"] == "consistent" for x in r["records"])
+and all(r["counts"][c] == sum(x["class"] == c for x in r["records"])
+        for c in ("attested", "consistent", "client", "unauthenticated"))
 and r["attested_server_bytes"] == r["tpm"]["commits"][0]["server_bytes"])'
 
 # The records the attestation binds: a prefix holding the client's Finished
@@ -82,7 +90,7 @@ good() {
 	json "$name" "r[\"verified\"] and all(c[\"result\"] == \"passed\" for c in r[\"checks\"])"
 	ok $? "$name: every check reported passed"
 	json "$name" "$CLASSES"
-	ok $? "$name: first flight attested, later server records consistent, client records client"
+	ok $? "$name: first flight attested, later server records consistent, client records client, change_cipher_spec unauthenticated"
 	json "$name" "$BOUND"
 	ok $? "$name: the attestation binds the handshake, not the HTTP request"
 	json "$name" "sum(x.get(\"data_length\", 0) for x in r[\"records\"] if x[\"dir\"] == \"server\") >= $bytes"
@@ -129,7 +137,7 @@ nginx_server "$work/certs/ec.pem" "$work/certs/ec.key"
 prove nginx "https://localhost:$PORT/big.bin"
 servers_stop
 
-good ecdsa 3000 'r["tpm"]["nonce_checked"] and r["handshake"]["signature_scheme"] == "ecdsa_secp256r1_sha256"' \
+good ecdsa 3000 'r["tpm"]["nonce_checked"] and r["handshake"]["signature_scheme"] == "ecdsa_secp256r1_sha256" and r["counts"]["unauthenticated"] >= 1' \
 	--nonce "$nonce"
 good ecdsa-ip 1048576 'r["handshake"]["host"] == "127.0.0.1" and r["handshake"]["host_given"] and r["handshake"]["sni"] is None' \
 	--host 127.0.0.1
@@ -145,6 +153,7 @@ verify ecdsa --nonce "$nonce"
 	grep -q "TPM clock .* resetCount .* restartCount" "$work/ecdsa.out" &&
 	grep -q "^result      verified: all 16 checks ran and passed" "$work/ecdsa.out" &&
 	grep -Eq "server +0 +[0-9]+ plaintext +attested +handshake: server_hello" "$work/ecdsa.out" &&
+	grep -Eq "server +[0-9]+ +[0-9]+ plaintext +unauthenticated +change_cipher_spec" "$work/ecdsa.out" &&
 	grep -Eq "consistent +application_data" "$work/ecdsa.out" &&
 	grep -q "^  bound     records \[0, [0-9]*) by the signed" "$work/ecdsa.out" &&
 	grep -q "does not vouch" "$work/ecdsa.out" && [ ! -s "$work/ecdsa.verr" ]

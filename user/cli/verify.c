@@ -39,6 +39,8 @@ static const char tw_consistent_limit[] =
 	"Records marked 'consistent' came after the TPM released the shared secret. They "
 	"verify under the session keys, but the prover knew those keys by then and could "
 	"have made these records itself: the TPM does not vouch that the server sent them. "
+	"Records marked 'unauthenticated' (the compatibility change_cipher_spec) carry no "
+	"AEAD tag and are outside the handshake transcript, so nothing vouches for them. "
 	"Records marked 'attested' were committed before the TPM computed the shared "
 	"secret, so only the server could have made them.";
 
@@ -368,17 +370,18 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	       "through both Finished\n",
 	       p->bound_records);
 
-	printf("\ntranscript: %zu records (%zu attested, %zu consistent, %zu client); server "
-	       "bytes [0, %" PRIu64 ") attested\n",
-	       r->record_count, r->attested, r->consistent, r->client, r->attested_bytes);
-	printf("  %4s %10s %-6s %8s %6s %-11s %-11s %s\n", "#", "time ms", "dir", "offset",
+	printf("\ntranscript: %zu records (%zu attested, %zu consistent, %zu client, %zu "
+	       "unauthenticated); server bytes [0, %" PRIu64 ") attested\n",
+	       r->record_count, r->attested, r->consistent, r->client, r->unauthenticated,
+	       r->attested_bytes);
+	printf("  %4s %10s %-6s %8s %6s %-11s %-15s %s\n", "#", "time ms", "dir", "offset",
 	       "length", "keys", "class", "content");
 	for (i = 0; i < r->record_count; i++) {
 		const struct tw_verify_record *v = &r->records[i];
 		const struct tw_proof_record *pr = &p->records[v->proof_index];
 
 		record_content(s, v->tls, content, sizeof(content));
-		printf("  %4zu %10.3f %-6s %8" PRIu64 " %6zu %-11s %-11s %s\n", i,
+		printf("  %4zu %10.3f %-6s %8" PRIu64 " %6zu %-11s %-15s %s\n", i,
 		       pr->time_ns / 1e6, tw_tls_dir_name(v->dir), pr->offset, pr->len,
 		       protection_name(v->tls->protection), tw_record_class_name(v->cls), content);
 	}
@@ -547,6 +550,8 @@ static void print_json(const struct tw_proof *p, const struct tw_verify_result *
 		json_object_object_add(counts, "attested", json_object_new_uint64(r->attested));
 		json_object_object_add(counts, "consistent", json_object_new_uint64(r->consistent));
 		json_object_object_add(counts, "client", json_object_new_uint64(r->client));
+		json_object_object_add(counts, "unauthenticated",
+				       json_object_new_uint64(r->unauthenticated));
 		json_object_object_add(o, "counts", counts);
 		records = json_object_new_array_ext(r->record_count);
 		for (i = 0; i < r->record_count; i++)

@@ -96,6 +96,8 @@ const char *tw_record_class_name(enum tw_record_class cls)
 		return "consistent";
 	case TW_RECORD_CLIENT:
 		return "client";
+	case TW_RECORD_UNAUTHENTICATED:
+		return "unauthenticated";
 	}
 	return "unknown";
 }
@@ -687,13 +689,20 @@ static enum tw_code tw_check_bound(struct tw_verifier *v)
 }
 
 /*
- * Each record's class (proof-format.rst, "commits"): a server record is
- * attested when its last byte lies inside the bytes committed before ZGen.
+ * Each record's class (proof-format.rst, "commits").  A plaintext record
+ * other than a handshake one, the compatibility change_cipher_spec (RFC
+ * 8446 section 5, appendix D.4), has no AEAD tag and is outside the
+ * transcript: nothing vouches for it, whoever sent it.  The hellos are
+ * plaintext too, but the server's CertificateVerify signs the transcript
+ * that holds them.  A server record is attested when its last byte lies
+ * inside the bytes committed before ZGen.
  */
 static enum tw_record_class tw_record_class(const struct tw_verify_result *res,
 					    const struct tw_verify_record *rec,
 					    const struct tw_proof_record *r)
 {
+	if (rec->tls->protection == TW_TLS_PLAINTEXT && rec->tls->type != TW_TLS_CT_HANDSHAKE)
+		return TW_RECORD_UNAUTHENTICATED;
 	if (rec->dir == TW_TLS_CLIENT)
 		return TW_RECORD_CLIENT;
 	if (r->offset + r->len <= res->attested_bytes)
@@ -713,6 +722,7 @@ static void tw_classify(struct tw_verifier *v)
 		res->attested += rec->cls == TW_RECORD_ATTESTED;
 		res->consistent += rec->cls == TW_RECORD_CONSISTENT;
 		res->client += rec->cls == TW_RECORD_CLIENT;
+		res->unauthenticated += rec->cls == TW_RECORD_UNAUTHENTICATED;
 	}
 }
 

@@ -94,9 +94,10 @@ struct tw_verify_opts {
 
 /* How far the TPM vouches for a record (Documentation/claims.rst). */
 enum tw_record_class {
-	TW_RECORD_ATTESTED = 1, /* server bytes committed before ZGen */
-	TW_RECORD_CONSISTENT,	/* server bytes after: consistent with the keys, no more */
-	TW_RECORD_CLIENT,	/* sent by the prover */
+	TW_RECORD_ATTESTED = 1,	  /* server bytes committed before ZGen */
+	TW_RECORD_CONSISTENT,	  /* server bytes after: consistent with the keys, no more */
+	TW_RECORD_CLIENT,	  /* sent by the prover */
+	TW_RECORD_UNAUTHENTICATED, /* no AEAD tag, not in the transcript: compatibility CCS */
 };
 
 const char *tw_record_class_name(enum tw_record_class cls);
@@ -124,7 +125,7 @@ struct tw_verify_result {
 	uint64_t attested_bytes;	  /* server stream bytes committed before ZGen */
 	struct tw_verify_record *records; /* one per proof record, in proof order */
 	size_t record_count;
-	size_t attested, consistent, client; /* records of each class */
+	size_t attested, consistent, client, unauthenticated; /* records of each class */
 };
 
 /*
