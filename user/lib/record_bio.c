@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <tlswitness/prove.h>
+
 #include "prover.h"
 
 /* RFC 8446 section 5.2: no record fragment is longer than 2^14 + 256. */
@@ -146,6 +148,44 @@ static int receive_now(struct tw_transcript *rec)
 	return 1;
 }
 
+/*
+ * Has the server's Finished arrived?  Its record cannot be read before
+ * ZGen, but its size gives it away: the ServerHello names the cipher
+ * suite, hence the hash length, and a Finished record holds the
+ * handshake header, verify_data of that length, the inner content type
+ * and a 16-byte tag (RFC 8446 sections 4.4.4 and 5.2).  No record of the
+ * flight before it can be that short from the third protected record
+ * on: EncryptedExtensions comes first, then Certificate and
+ * CertificateVerify, both longer.  A server that pads its Finished, or
+ * packs messages into fewer records, is only waited for the whole
+ * settle time.
+ */
+static bool finished_seen(const struct tw_transcript *rec)
+{
+	const uint8_t *buf = rec->stream[TW_DIR_SERVER].buf;
+	size_t i, fin_len = 0, protected = 0;
+
+	for (i = 0; i < rec->count; i++) {
+		const struct tw_wire_record *r = &rec->recs[i];
+		const uint8_t *p = buf + r->offset;
+
+		if (r->dir != TW_DIR_SERVER)
+			continue;
+		/* A ServerHello: type, length, version, random, session id, suite. */
+		if (p[0] == 22 && r->len >= 5 + 4 + 2 + 32 + 1 && p[5] == 2) {
+			size_t sid = p[5 + 4 + 2 + 32], at = 5 + 4 + 2 + 32 + 1 + sid;
+
+			if (r->len < at + 2)
+				return false;
+			fin_len = 5 + 4 + (p[at] == 0x13 && p[at + 1] == 0x02 ? 48 : 32) + 1 + 16;
+			protected = 0;
+		} else if (p[0] == 23 && fin_len && ++protected >= 3 && r->len == fin_len) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us)
 {
 	struct tw_stream *s = &rec->stream[TW_DIR_SERVER];
@@ -168,6 +208,9 @@ int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us)
 		 */
 		if (now >= deadline)
 			return boundary ? 0 : (rec->err = ETIMEDOUT, -1);
+		if (boundary && settle_us > TW_PROVE_SETTLE_AFTER_FINISHED_US &&
+		    finished_seen(rec))
+			settle_us = TW_PROVE_SETTLE_AFTER_FINISHED_US;
 		wait = boundary ? (uint64_t)settle_us * 1000u : deadline - now;
 		if (wait > deadline - now)
 			wait = deadline - now;

@@ -18,6 +18,12 @@
  * before ZGen (see Documentation/proof-format.rst, "Committed bytes").
  */
 #define TW_PROVE_SETTLE_US	500
+/*
+ * Once the server's Finished has arrived, the flight is over: only data
+ * the server wrote right behind it (0.5-RTT) can still be on its way, so
+ * the settle time shrinks to this (never above the chosen settle time).
+ */
+#define TW_PROVE_SETTLE_AFTER_FINISHED_US	100
 #define TW_PROVE_IO_TIMEOUT_MS	10000
 #define TW_PROVE_WINDOW_MS	10000
 #define TW_PROVE_RETRIES	5
