@@ -54,6 +54,7 @@ int tw_cli_ak(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "tcti", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *tcti = NULL, *out = NULL;
@@ -63,16 +64,24 @@ int tw_cli_ak(int argc, char **argv)
 	size_t len = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
 		if (c == 't')
 			tcti = optarg;
 		else if (c == 'o')
 			out = optarg;
+		else if (c == 'h')
+			return tw_cli_help("ak");
 		else
 			return tw_cli_usage("ak");
 	}
-	if (!out || optind != argc)
+	if (optind != argc) {
+		tw_cli_bad_usage("ak", "unexpected argument '%s'", argv[optind]);
 		return tw_cli_usage("ak");
+	}
+	if (!out) {
+		tw_cli_bad_usage("ak", "-o FILE is required: where to write the AK's public key");
+		return tw_cli_usage("ak");
+	}
 
 	if (tw_ak_read(tw_cli_tcti(tcti), pub, &len, &st) != TW_OK ||
 	    tw_write_pem(out, pub, len, &st) != TW_OK)

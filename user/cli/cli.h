@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The tlswitness command: one file per subcommand, each adding one line
- * to the table in main.c.  A subcommand gets argv with its own name in
- * argv[0], prints at most one line per failure to stderr (tw_cli_fail)
- * and returns one of the exit codes below.
+ * to the table in main.c.  A subcommand gets argv with "tlswitness NAME"
+ * in argv[0] (so getopt's own complaints start like every other line),
+ * prints at most one line per failure to stderr (tw_cli_fail) and returns
+ * one of the exit codes below.  Every subcommand takes --help; main.c
+ * turns "tlswitness NAME help" and "tlswitness help NAME" into it.
  */
 #ifndef TW_CLI_H
 #define TW_CLI_H
@@ -28,6 +30,14 @@ struct tw_subcommand {
 int tw_cli_fail(const char *name, const struct tw_status *st);
 /* tw_cli_usage - print the subcommand's synopsis to stderr; returns TW_EXIT_USAGE. */
 int tw_cli_usage(const char *name);
+/* tw_cli_help - print the subcommand's synopsis to stdout; returns TW_EXIT_OK. */
+int tw_cli_help(const char *name);
+/*
+ * tw_cli_bad_usage - print "tlswitness NAME: MESSAGE", the one line that
+ * says what is wrong with the command line (a missing argument, say) before
+ * the synopsis; returns TW_EXIT_USAGE.
+ */
+int tw_cli_bad_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* tw_cli_tcti - @opt from --tcti if given, else $TW_TCTI, else NULL (the default). */
 const char *tw_cli_tcti(const char *opt);
 

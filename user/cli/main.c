@@ -3,8 +3,10 @@
  * tlswitness: prove what happened in a TLS 1.3 session with the TPM.
  *
  *   tlswitness SUBCOMMAND [ARGS...]
- *   tlswitness help
+ *   tlswitness help [SUBCOMMAND]
  */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@ static const struct tw_subcommand tw_subcommands[] = {
 	{ "prove", "URL [-o FILE] [--tcti CONF] [--nonce HEX] [--ca-file F] [-H 'N: v']... [--data F]",
 	  "fetch URL over TLS 1.3 with the key share in the TPM; body to stdout, proof to FILE",
 	  tw_cli_prove },
-	{ "verify", "PROOF --ak AK [--ca-file F | --ca-path D] [--nonce HEX] [--host NAME] [--json]",
+	{ "verify", "PROOF --ak AK [--ca-file F | --ca-path D] [--nonce HEX] [--host NAME]\n"
+		    "         [--time SECONDS] [--json]",
 	  "check a proof offline; report what the TPM vouches for, record by record",
 	  tw_cli_verify },
 };
@@ -40,11 +43,34 @@ int tw_cli_fail(const char *name, const struct tw_status *st)
 	return st->code == TW_E_USAGE ? TW_EXIT_USAGE : TW_EXIT_FAIL;
 }
 
-int tw_cli_usage(const char *name)
+static void tw_synopsis(FILE *f, const char *name)
 {
 	const struct tw_subcommand *sub = tw_find(name);
 
-	fprintf(stderr, "usage: tlswitness %s %s\n", name, sub ? sub->args : "");
+	fprintf(f, "usage: tlswitness %s %s\n", name, sub ? sub->args : "");
+}
+
+int tw_cli_usage(const char *name)
+{
+	tw_synopsis(stderr, name);
+	return TW_EXIT_USAGE;
+}
+
+int tw_cli_help(const char *name)
+{
+	tw_synopsis(stdout, name);
+	return TW_EXIT_OK;
+}
+
+int tw_cli_bad_usage(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tlswitness %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 	return TW_EXIT_USAGE;
 }
 
@@ -61,9 +87,36 @@ static void tw_help(FILE *f)
 	for (i = 0; i < TW_NSUB; i++)
 		fprintf(f, "  %s %s\n      %s\n", tw_subcommands[i].name, tw_subcommands[i].args,
 			tw_subcommands[i].summary);
-	fprintf(f, "\nExit status: 0 done, 1 failed, 2 bad command line.\n"
+	fprintf(f, "\n'tlswitness help SUBCOMMAND' or 'tlswitness SUBCOMMAND --help' shows its "
+		   "options.\n"
+		   "Exit status (tlswitness(1) has each): 0 done, 2 bad command line;\n"
+		   "  ak:     1 failed\n"
+		   "  prove:  3 network, 4 TLS, 5 TPM, 6 proof or output, 7 HTTP\n"
+		   "  verify: 1 a check failed, 3 malformed proof, 4 a file could not be read\n"
 		   "The TPM is --tcti CONF, else $TW_TCTI, else /dev/tpmreserve0 if present,\n"
 		   "else /dev/tpmrm0.\n");
+}
+
+static bool tw_is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/*
+ * Run @sub with "tlswitness NAME" in argv[0], so that getopt's own lines
+ * ("unrecognized option") start the way the manual page promises.  With
+ * @help, or "help" as the only argument, run it with --help instead.
+ */
+static int tw_run(const struct tw_subcommand *sub, int argc, char **argv, bool help)
+{
+	char prog[64], help_opt[] = "--help";
+	char *help_argv[] = { prog, help_opt, NULL };
+
+	snprintf(prog, sizeof(prog), "tlswitness %s", sub->name);
+	if (help || (argc == 2 && !strcmp(argv[1], "help")))
+		return sub->run(2, help_argv);
+	argv[0] = prog;
+	return sub->run(argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -79,15 +132,17 @@ int main(int argc, char **argv)
 		tw_help(stderr);
 		return TW_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (tw_is_help(argv[1]) && argc == 2) {
 		tw_help(stdout);
 		return TW_EXIT_OK;
 	}
-	sub = tw_find(argv[1]);
+	sub = tw_find(tw_is_help(argv[1]) ? argv[2] : argv[1]);
 	if (!sub) {
 		fprintf(stderr, "tlswitness: unknown subcommand \"%s\" (see tlswitness help)\n",
-			argv[1]);
+			tw_is_help(argv[1]) ? argv[2] : argv[1]);
 		return TW_EXIT_USAGE;
 	}
-	return sub->run(argc - 1, argv + 1);
+	if (tw_is_help(argv[1]))
+		return tw_run(sub, 0, NULL, true);
+	return tw_run(sub, argc - 1, argv + 1, false);
 }

@@ -179,10 +179,10 @@ int tw_cli_prove(int argc, char **argv)
 	struct tw_status st = { 0 };
 	unsigned int retries;
 	bool verbose = false;
-	int c, ret;
+	int c, ret, longindex = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:H:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:H:vh", longopts, &longindex)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -219,7 +219,9 @@ int tw_cli_prove(int argc, char **argv)
 			if (parse_uint(optarg, c == 'r' ? 100 : 600000,
 				       c == 's' ? &o.settle_us : c == 't' ? &o.io_timeout_ms
 						: c == 'w' ? &o.window_ms : &retries)) {
-				fprintf(stderr, "tlswitness prove: bad number '%s'\n", optarg);
+				fprintf(stderr, "tlswitness prove: --%s takes a number from 0 "
+						"to %u, not '%s'\n", longopts[longindex].name,
+					c == 'r' ? 100 : 600000, optarg);
 				return EXIT_PROVE_USAGE;
 			}
 			if (c == 'r')
@@ -237,12 +239,17 @@ int tw_cli_prove(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
+		if (optind == argc)
+			tw_cli_bad_usage("prove", "no URL given");
+		else
+			tw_cli_bad_usage("prove", "one URL only, not also '%s'", argv[optind + 1]);
 		usage(stderr);
 		return EXIT_PROVE_USAGE;
 	}
 	o.url = argv[optind];
 	o.headers = headers;
 	o.tcti = tw_cli_tcti(o.tcti);
+
 	if (data) {
 		if (read_data(data, &body, &o.body_len)) {
 			fprintf(stderr, "tlswitness prove: cannot read %s: %s\n", data,

@@ -1,0 +1,141 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# What a new user meets first on the tlswitness command line: help, a
+# missing or unknown argument, an output file that cannot be written, a
+# TPM or a server that is not what they think.  Each mistake must give
+# one line that names the user's own input and says why, with the
+# documented exit code, and a mistake found on the command line must be
+# found before anything is sent to the server.  Against a fresh swtpm and
+# servers on loopback.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/swtpm.sh"
+. "$top/tests/lib/certs.sh"
+. "$top/tests/lib/servers.sh"
+tw=$top/build/tlswitness
+work=$(mktemp -d /tmp/tw-cli.XXXXXX)
+cleanup() {
+	servers_stop
+	swtpm_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+n=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+
+# run ARGS...: tlswitness ARGS; sets RC, OUT and ERR (files).
+run() {
+	OUT=$work/out
+	ERR=$work/err
+	timeout 60 "$tw" "$@" >"$OUT" 2>"$ERR"
+	RC=$?
+}
+
+# one_line PATTERN: stderr is exactly one line and matches PATTERN.
+one_line() {
+	[ "$(wc -l <"$ERR")" -eq 1 ] && grep -Eq "$1" "$ERR"
+}
+
+# first_then_usage NAME PATTERN: exit 2, stderr's first line matches
+# PATTERN, the synopsis follows it.
+first_then_usage() {
+	[ "$RC" -eq 2 ] && head -n 1 "$ERR" | grep -Eq "$2" &&
+		sed -n 2p "$ERR" | grep -q "^usage: tlswitness $1 "
+}
+
+# plain_http: a plain HTTP/1.1 server that answers anything with 400 and
+# counts its connections in $work/conns; sets PORT.
+plain_http() {
+	PORT=$(free_port)
+	: >"$work/conns"
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[2], "a") as log:
+        log.write("connection\n")
+    try:
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    except OSError:
+        pass
+    c.close()
+' "$PORT" "$work/conns" &
+	SERVERS_PIDS+=($!)
+	wait_port "$PORT"
+}
+
+conns() {
+	wc -l <"$work/conns"
+}
+
+if ! swtpm_start || ! certs_make "$work/certs"; then
+	echo "not ok 1 - swtpm and test certificates"
+	echo "1..1"
+	exit 1
+fi
+servers_dir "$work/srv"
+plain_http
+http_port=$PORT
+printf 'posted\n' >"$work/post.in"
+
+# ---- help
+
+for sub in prove ak verify; do
+	run "$sub" --help
+	[ "$RC" -eq 0 ] && grep -q "^usage: tlswitness $sub " "$OUT" && [ ! -s "$ERR" ]
+	ok $? "$sub --help: the synopsis on stdout, exit 0 (got $RC)"
+	run "$sub" help
+	[ "$RC" -eq 0 ] && grep -q "^usage: tlswitness $sub " "$OUT"
+	ok $? "'tlswitness $sub help' is $sub --help ($(head -c 100 "$ERR"))"
+	run help "$sub"
+	[ "$RC" -eq 0 ] && grep -q "^usage: tlswitness $sub " "$OUT"
+	ok $? "'tlswitness help $sub' is $sub --help"
+done
+
+run --help
+[ "$RC" -eq 0 ] && grep -q "prove:  3 network, 4 TLS, 5 TPM, 6 proof or output, 7 HTTP" "$OUT" &&
+	grep -q "verify: 1 a check failed, 3 malformed proof, 4 a file" "$OUT" &&
+	grep -q -- "--time SECONDS" "$OUT" && ! grep -q "1 failed, 2 bad command line" "$OUT"
+ok $? "tlswitness --help gives each subcommand's exit codes, as the manual page does"
+
+# ---- a missing or unknown argument
+
+run prove
+first_then_usage prove "^tlswitness prove: no URL given$"
+ok $? "prove without URL: one line saying so, then the synopsis ($(head -n 1 "$ERR"))"
+run prove https://localhost/ https://localhost/b
+first_then_usage prove "^tlswitness prove: one URL only, not also 'https://localhost/b'$"
+ok $? "prove with two URLs: one line naming the second ($(head -n 1 "$ERR"))"
+run ak
+first_then_usage ak "^tlswitness ak: -o FILE is required"
+ok $? "ak without -o: one line saying so, then the synopsis ($(head -n 1 "$ERR"))"
+run ak -o "$work/ak.pem" extra
+first_then_usage ak "^tlswitness ak: unexpected argument 'extra'$"
+ok $? "ak with a stray argument: one line naming it ($(head -n 1 "$ERR"))"
+
+for sub in prove ak verify; do
+	run "$sub" --no-such-option
+	first_then_usage "$sub" "^tlswitness $sub: unrecognized option '--no-such-option'$"
+	ok $? "$sub with an unknown option: the line starts 'tlswitness $sub:' ($(head -n 1 "$ERR"))"
+done
+run prove https://localhost/ --tcti
+first_then_usage prove "^tlswitness prove: option '--tcti' requires an argument$"
+ok $? "prove --tcti without its value: named ($(head -n 1 "$ERR"))"
+
+run prove --timeout-ms x "https://localhost:$http_port/"
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: --timeout-ms takes a number from 0 to 600000, not 'x'$"
+ok $? "--timeout-ms x: the option is named ($(cat "$ERR"))"
+run prove --retries 1000 "https://localhost:$http_port/"
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: --retries takes a number from 0 to 100, not '1000'$"
+ok $? "--retries 1000: the option and its range are named ($(cat "$ERR"))"
+
+echo "1..$n"
