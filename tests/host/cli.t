@@ -138,4 +138,50 @@ run prove --retries 1000 "https://localhost:$http_port/"
 [ "$RC" -eq 2 ] && one_line "^tlswitness prove: --retries takes a number from 0 to 100, not '1000'$"
 ok $? "--retries 1000: the option and its range are named ($(cat "$ERR"))"
 
+# ---- an output file that cannot be written: found before anything is sent
+
+before=$(conns)
+run prove "https://localhost:$http_port/" --data "$work/post.in" -o /nonexistent/dir/p.json
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: cannot write /nonexistent/dir/p.json: directory \
+/nonexistent/dir does not exist$" && [ "$(conns)" -eq "$before" ] && [ ! -s "$OUT" ]
+ok $? "prove -o in a missing directory: exit 2, one line, no connection ($(cat "$ERR"))"
+
+mkdir "$work/adir"
+run prove "https://localhost:$http_port/" -o "$work/adir"
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: cannot write $work/adir: it is a directory$" &&
+	[ "$(conns)" -eq "$before" ]
+ok $? "prove -o DIRECTORY: exit 2, one line, no connection ($(cat "$ERR"))"
+
+run prove "https://localhost:$http_port/" -o "$work/post.in/p.json"
+[ "$RC" -eq 2 ] && one_line "cannot write $work/post.in/p.json: $work/post.in is not a directory$" &&
+	[ "$(conns)" -eq "$before" ]
+ok $? "prove -o under a file: exit 2, one line ($(cat "$ERR"))"
+
+# The proof replaces FILE by a rename: for root that would replace /dev/null.
+run prove "https://localhost:$http_port/" -o /dev/null
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: cannot write /dev/null: not a regular file" &&
+	[ -c /dev/null ] && [ "$(conns)" -eq "$before" ]
+ok $? "prove -o /dev/null: refused, /dev/null left alone ($(cat "$ERR"))"
+
+run ak -o /nonexistent/dir/ak.pem
+[ "$RC" -eq 2 ] && one_line "^tlswitness ak: cannot write /nonexistent/dir/ak.pem: directory \
+/nonexistent/dir does not exist$" && [ ! -e /nonexistent/dir/ak.pem.pub ]
+ok $? "ak -o in a missing directory: exit 2, one line naming the path ($(cat "$ERR"))"
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir "$work/ro"
+	chmod 755 "$work"
+	chmod 555 "$work/ro"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$tw" ak -o "$work/ro/ak.pem" \
+		>/dev/null 2>"$ERR"
+	RC=$?
+	[ "$RC" -eq 2 ] &&
+		one_line "^tlswitness ak: cannot write $work/ro/ak.pem: cannot create files in \
+$work/ro: Permission denied$"
+	ok $? "ak -o in a directory the user may not write: the reason ($(cat "$ERR"))"
+else
+	echo "ok $((n + 1)) - ak -o in a directory the user may not write # SKIP needs root"
+	n=$((n + 1))
+fi
+
 echo "1..$n"

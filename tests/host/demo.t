@@ -116,7 +116,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	: >"$work/tpm-device"
 	chmod 600 "$work/tpm-device"
 	chmod 755 "$work"
-	as_nobody "$tw" ak --tcti device:"$work/tpm-device" -o /dev/null 2>"$work/err"
+	mkdir -m 777 "$work/nobody"
+	as_nobody "$tw" ak --tcti device:"$work/tpm-device" -o "$work/nobody/ak.pem" \
+		2>"$work/err"
 	[ $? -eq 1 ] && one_line "$work/err" "permission denied; run as root, or grant the device"
 	ok $? "no permission on the TPM device: ak says to run as root ($(cat "$work/err"))"
 	as_nobody "$top/scripts/demo-vm" >/dev/null 2>"$work/err"

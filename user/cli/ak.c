@@ -6,6 +6,7 @@
  * PEM SubjectPublicKeyInfo for a verifier, FILE.pub as the marshalled
  * TPM2B_PUBLIC (which also fixes the AK's attributes and name).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,11 @@ static enum tw_code tw_write_pub(const char *path, const uint8_t *pub, size_t le
 	int bad;
 
 	if (!f)
-		return tw_status_set(st, TW_E_IO, "cannot create %s", path);
+		return tw_status_set(st, TW_E_IO, "cannot create %s: %s", path, strerror(errno));
 	bad = fwrite(pub, 1, len, f) != len;
 	bad |= fclose(f) != 0;
-	return bad ? tw_status_set(st, TW_E_IO, "cannot write %s", path) : TW_OK;
+	return bad ? tw_status_set(st, TW_E_IO, "cannot write %s: %s", path, strerror(errno))
+		   : TW_OK;
 }
 
 static enum tw_code tw_write_pem(const char *path, const uint8_t *pub, size_t len,
@@ -41,12 +43,13 @@ static enum tw_code tw_write_pem(const char *path, const uint8_t *pub, size_t le
 	f = fopen(path, "w");
 	if (!f) {
 		EVP_PKEY_free(key);
-		return tw_status_set(st, TW_E_IO, "cannot create %s", path);
+		return tw_status_set(st, TW_E_IO, "cannot create %s: %s", path, strerror(errno));
 	}
 	bad = PEM_write_PUBKEY(f, key) != 1;
 	bad |= fclose(f) != 0;
 	EVP_PKEY_free(key);
-	return bad ? tw_status_set(st, TW_E_IO, "cannot write %s", path) : TW_OK;
+	return bad ? tw_status_set(st, TW_E_IO, "cannot write %s: %s", path, strerror(errno))
+		   : TW_OK;
 }
 
 int tw_cli_ak(int argc, char **argv)
@@ -62,7 +65,7 @@ int tw_cli_ak(int argc, char **argv)
 	struct tw_status st = { 0 };
 	char *pub_path;
 	size_t len = 0;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
 		if (c == 't')
@@ -82,18 +85,20 @@ int tw_cli_ak(int argc, char **argv)
 		tw_cli_bad_usage("ak", "-o FILE is required: where to write the AK's public key");
 		return tw_cli_usage("ak");
 	}
-
-	if (tw_ak_read(tw_cli_tcti(tcti), pub, &len, &st) != TW_OK ||
-	    tw_write_pem(out, pub, len, &st) != TW_OK)
-		return tw_cli_fail("ak", &st);
 	if (asprintf(&pub_path, "%s.pub", out) < 0) {
 		tw_status_set(&st, TW_E_NOMEM, "out of memory");
 		return tw_cli_fail("ak", &st);
 	}
-	if (tw_write_pub(pub_path, pub, len, &st) != TW_OK) {
-		free(pub_path);
-		return tw_cli_fail("ak", &st);
-	}
+	ret = TW_EXIT_USAGE;
+	if (tw_cli_check_output("ak", out, true) || tw_cli_check_output("ak", pub_path, true))
+		goto out;
+
+	ret = TW_EXIT_OK;
+	if (tw_ak_read(tw_cli_tcti(tcti), pub, &len, &st) != TW_OK ||
+	    tw_write_pem(out, pub, len, &st) != TW_OK ||
+	    tw_write_pub(pub_path, pub, len, &st) != TW_OK)
+		ret = tw_cli_fail("ak", &st);
+out:
 	free(pub_path);
-	return TW_EXIT_OK;
+	return ret;
 }

@@ -10,6 +10,7 @@
 #ifndef TW_CLI_H
 #define TW_CLI_H
 
+#include <stdbool.h>
 #include <tlswitness/status.h>
 
 /* Exit codes of every subcommand (Documentation/cli.rst). */
@@ -38,6 +39,18 @@ int tw_cli_help(const char *name);
  * the synopsis; returns TW_EXIT_USAGE.
  */
 int tw_cli_bad_usage(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * tw_cli_check_output - before any TPM or network work, check that the
+ * file @path can be written: it is not a directory, and its directory
+ * exists and may be written, or, when the file is written @in_place and
+ * exists already, the file may be written.  A file that is not written in
+ * place is replaced by a rename in its directory, so it must be a regular
+ * file if it exists (not /dev/null).  If not, print one line
+ * naming @path and the reason and return TW_EXIT_USAGE; else 0.  Writing
+ * can still fail later (a full disk); this spares the user a whole
+ * session for a typo.
+ */
+int tw_cli_check_output(const char *name, const char *path, bool in_place);
 /* tw_cli_tcti - @opt from --tcti if given, else $TW_TCTI, else NULL (the default). */
 const char *tw_cli_tcti(const char *opt);
 

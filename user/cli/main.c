@@ -5,11 +5,14 @@
  *   tlswitness SUBCOMMAND [ARGS...]
  *   tlswitness help [SUBCOMMAND]
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "cli.h"
 
 static const struct tw_subcommand tw_subcommands[] = {
@@ -72,6 +75,65 @@ int tw_cli_bad_usage(const char *name, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return TW_EXIT_USAGE;
+}
+
+/* Why no file can be created in @dir, or NULL if one can. */
+static const char *tw_dir_unwritable(const char *dir, char *why, size_t len)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb)) {
+		if (errno == ENOENT)
+			snprintf(why, len, "directory %s does not exist", dir);
+		else
+			snprintf(why, len, "%s: %s", dir, strerror(errno));
+		return why;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(why, len, "%s is not a directory", dir);
+		return why;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		snprintf(why, len, "cannot create files in %s: %s", dir, strerror(errno));
+		return why;
+	}
+	return NULL;
+}
+
+int tw_cli_check_output(const char *name, const char *path, bool in_place)
+{
+	const char *slash = strrchr(path, '/');
+	char why[300], *dir;
+	struct stat sb;
+	bool bad;
+
+	if (!*path)
+		return tw_cli_bad_usage(name, "the output file name is empty");
+	if (slash && !slash[1])
+		return tw_cli_bad_usage(name, "cannot write %s: it names a directory", path);
+	if (!stat(path, &sb) && S_ISDIR(sb.st_mode))
+		return tw_cli_bad_usage(name, "cannot write %s: it is a directory", path);
+	if (in_place && !access(path, F_OK)) {
+		if (access(path, W_OK))
+			return tw_cli_bad_usage(name, "cannot write %s: %s", path, strerror(errno));
+		return 0;
+	}
+	/* A rename would replace a device or a FIFO, even /dev/null, for root. */
+	if (!in_place && !stat(path, &sb) && !S_ISREG(sb.st_mode))
+		return tw_cli_bad_usage(name, "cannot write %s: not a regular file, and the new "
+				      "file would replace it", path);
+
+	if (!slash)
+		dir = strdup(".");
+	else
+		dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (!dir)
+		return tw_cli_bad_usage(name, "out of memory");
+	bad = tw_dir_unwritable(dir, why, sizeof(why)) != NULL;
+	free(dir);
+	if (bad)
+		return tw_cli_bad_usage(name, "cannot write %s: %s", path, why);
+	return 0;
 }
 
 const char *tw_cli_tcti(const char *opt)

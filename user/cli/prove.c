@@ -250,6 +250,9 @@ int tw_cli_prove(int argc, char **argv)
 	o.headers = headers;
 	o.tcti = tw_cli_tcti(o.tcti);
 
+	/* Nothing is sent and the TPM is not touched until the proof can be written. */
+	if (tw_cli_check_output("prove", out, false))
+		return EXIT_PROVE_USAGE;
 	if (data) {
 		if (read_data(data, &body, &o.body_len)) {
 			fprintf(stderr, "tlswitness prove: cannot read %s: %s\n", data,

@@ -352,16 +352,19 @@ enum tw_code tw_proof_write_file(const struct tw_proof *p, const char *path,
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		rc = tw_status_set(st, TW_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+		rc = tw_status_set(st, TW_E_IO, "cannot write the proof to %s: %s", path,
+				   strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, 0644) || write_all(fd, text, len) || fsync(fd)) {
-		rc = tw_status_set(st, TW_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+		rc = tw_status_set(st, TW_E_IO, "cannot write the proof to %s: %s", path,
+				   strerror(errno));
 		goto out_unlink;
 	}
 	if (close(fd)) {
 		fd = -1;
-		rc = tw_status_set(st, TW_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+		rc = tw_status_set(st, TW_E_IO, "cannot write the proof to %s: %s", path,
+				   strerror(errno));
 		goto out_unlink;
 	}
 	fd = -1;
