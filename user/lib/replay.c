@@ -706,18 +706,20 @@ static enum tw_code tw_step(struct tw_replay_state *s, const struct tw_auth *aud
 
 	switch (s->phase) {
 	case TW_PH_SETUP:
+		/* The set-up is not audited; the first audited command creates the key. */
+		if (audit && (audit->attrs & TPMA_SESSION_AUDITRESET) &&
+		    cc == TPM2_CC_CreateLoaded)
+			return tw_create_loaded(s);
+		if (audit && (audit->attrs & TPMA_SESSION_AUDITRESET) && cc == TPM2_CC_Create)
+			return tw_create(s);
+		if (audit)
+			break;
 		if (cc == TPM2_CC_StartAuthSession)
 			return tw_start_session(s);
-		if (cc == TPM2_CC_CreatePrimary && !audit)
+		if (cc == TPM2_CC_CreatePrimary)
 			return tw_create_primary(s);
 		if (cc == TPM2_CC_FlushContext)
 			return tw_flush(s);
-		if (!audit || !(audit->attrs & TPMA_SESSION_AUDITRESET))
-			break;
-		if (cc == TPM2_CC_CreateLoaded)
-			return tw_create_loaded(s);
-		if (cc == TPM2_CC_Create)
-			return tw_create(s);
 		break;
 	case TW_PH_LOAD:
 		if (cc == TPM2_CC_Load && audit)
