@@ -184,4 +184,21 @@ else
 	n=$((n + 1))
 fi
 
+# ---- the TPM is not where the user says
+
+dead="swtpm:host=127.0.0.1,port=$(free_port)"
+run ak --tcti "$dead" -o "$work/ak.pem"
+[ "$RC" -eq 1 ] && one_line "^tlswitness ak: cannot connect to the TPM at $dead \(tcti:IO \
+failure\): is swtpm running\?$"
+ok $? "ak --tcti swtpm with nothing there: says where and what to check ($(cat "$ERR"))"
+run prove "https://localhost:$http_port/" --tcti "$dead" --ca-file "$work/certs/ca.pem" \
+	-o "$work/p.json"
+[ "$RC" -eq 5 ] && one_line "^tlswitness prove: cannot connect to the TPM at $dead .*is swtpm \
+running\?$" && [ ! -e "$work/p.json" ]
+ok $? "prove --tcti swtpm with nothing there: exit 5, the same line ($(cat "$ERR"))"
+run ak --tcti bogus:x -o "$work/ak.pem"
+[ "$RC" -eq 1 ] && one_line "^tlswitness ak: unknown TCTI 'bogus': tpm2-tss has no \
+libtss2-tcti-bogus; try device:"
+ok $? "ak --tcti bogus:x: an unknown TCTI, named ($(cat "$ERR"))"
+
 echo "1..$n"

@@ -46,6 +46,33 @@ static enum tw_code tw_tcti_device_failed(struct tw_status *st, const char *path
 			     strerror(err ? err : EIO));
 }
 
+/*
+ * A TCTI that tss2-tctildr would not open, in words that say what to do:
+ * the loader reports "Functionality not supported" for a name it finds no
+ * libtss2-tcti-NAME for, and "IO failure" for a simulator that does not
+ * listen.  tss2-rc's text stays in the line for anyone who knows it.
+ */
+static enum tw_code tw_tcti_loader_failed(struct tw_status *st, const char *conf, TSS2_RC rc)
+{
+	int name_len = (int)strcspn(conf, ":");
+	const char *hint = "";
+
+	if (rc == TSS2_TCTI_RC_NOT_SUPPORTED)
+		return tw_status_set(st, TW_E_TCTI,
+				     "unknown TCTI '%.*s': tpm2-tss has no libtss2-tcti-%.*s; try "
+				     "device:/dev/tpmrm0, swtpm:host=HOST,port=PORT or tpmreserve",
+				     name_len, conf, name_len, conf);
+	if (rc == TSS2_TCTI_RC_BAD_VALUE)
+		return tw_status_set(st, TW_E_TCTI, "bad TCTI configuration '%s' (%s)", conf,
+				     Tss2_RC_Decode(rc));
+	if (rc == TSS2_TCTI_RC_IO_ERROR && name_len == 5 && !strncmp(conf, "swtpm", 5))
+		hint = ": is swtpm running?";
+	else if (rc == TSS2_TCTI_RC_IO_ERROR && name_len == 5 && !strncmp(conf, "mssim", 5))
+		hint = ": is the TPM simulator running?";
+	return tw_status_set(st, TW_E_TCTI, "cannot connect to the TPM at %s (%s)%s", conf,
+			     Tss2_RC_Decode(rc), hint);
+}
+
 /* Our own TCTI, linked in: "tpmreserve" or "tpmreserve:PATH[,OPTION]...". */
 static enum tw_code tw_tcti_open_reserved(struct tw_tcti *t, const char *conf,
 					  struct tw_status *st)
@@ -96,7 +123,7 @@ enum tw_code tw_tcti_open(struct tw_tcti *t, const char *conf, struct tw_status 
 	    !strchr(conf + 7, ','))
 		return tw_tcti_device_failed(st, conf + 7, false);
 	if (rc != TSS2_RC_SUCCESS)
-		return tw_status_set(st, TW_E_TCTI, "TCTI \"%s\": %s", conf, Tss2_RC_Decode(rc));
+		return tw_tcti_loader_failed(st, conf, rc);
 	t->from_loader = 1;
 	return TW_OK;
 }
