@@ -184,6 +184,18 @@ else
 	n=$((n + 1))
 fi
 
+# ---- the trusted certificates: read before anything is sent
+
+before=$(conns)
+run prove "https://localhost:$http_port/" --ca-file "$work/nonexistent.pem" -o "$work/p.json"
+[ "$RC" -eq 2 ] && one_line "^tlswitness prove: cannot load trusted certificates from \
+$work/nonexistent.pem: No such file or directory$" && [ "$(conns)" -eq "$before" ]
+ok $? "--ca-file that does not exist: the reason, no connection ($(cat "$ERR"))"
+run prove "https://localhost:$http_port/" --ca-file "$work/post.in" -o "$work/p.json"
+[ "$RC" -eq 2 ] && one_line "from $work/post.in: no PEM certificate in it$" &&
+	[ "$(conns)" -eq "$before" ]
+ok $? "--ca-file without a certificate: said so, no connection ($(cat "$ERR"))"
+
 # ---- the TPM is not where the user says
 
 dead="swtpm:host=127.0.0.1,port=$(free_port)"
@@ -200,5 +212,24 @@ run ak --tcti bogus:x -o "$work/ak.pem"
 [ "$RC" -eq 1 ] && one_line "^tlswitness ak: unknown TCTI 'bogus': tpm2-tss has no \
 libtss2-tcti-bogus; try device:"
 ok $? "ak --tcti bogus:x: an unknown TCTI, named ($(cat "$ERR"))"
+
+# ---- the server is not what the user thinks
+
+run prove "https://localhost:$http_port/" --ca-file "$work/certs/ca.pem" -o "$work/p.json"
+[ "$RC" -eq 4 ] && one_line "wrong version number \(is this an HTTPS port\?\)$" &&
+	[ ! -e "$work/p.json" ]
+ok $? "a plain HTTP port: exit 4, asks whether it is an HTTPS port ($(cat "$ERR"))"
+
+s_server -tls1_3 -cert "$work/certs/otherca.pem" -key "$work/certs/otherca.key"
+run prove "https://localhost:$PORT/" --ca-file "$work/certs/ca.pem" -o "$work/p.json"
+[ "$RC" -eq 4 ] && one_line "certificate check failed: self-signed certificate \(no trusted CA \
+issued it: give the server's CA certificate with --ca-file\)$" && [ ! -e "$work/p.json" ]
+ok $? "a self-signed server certificate: exit 4, says to give its CA ($(cat "$ERR"))"
+
+s_server -tls1_3 -cert "$work/certs/untrusted.pem" -key "$work/certs/untrusted.key"
+run prove "https://localhost:$PORT/" --ca-file "$work/certs/ca.pem" -o "$work/p.json"
+[ "$RC" -eq 4 ] && one_line "certificate check failed: .*issuer.*give the server's CA \
+certificate with --ca-file\)$"
+ok $? "a certificate from an unknown CA: exit 4, the same hint ($(cat "$ERR"))"
 
 echo "1..$n"

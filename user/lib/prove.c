@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -277,8 +279,10 @@ static enum tw_code make_ssl(struct attempt *a, OSSL_LIB_CTX *libctx, SSL_CTX **
 	ok = a->o->ca_file ? SSL_CTX_load_verify_file(ctx, a->o->ca_file)
 			   : SSL_CTX_set_default_verify_paths(ctx);
 	if (!ok)
-		return fail(a, TW_STAGE_USAGE, st, TW_E_USAGE, "cannot load trusted certificates%s%s",
-			    a->o->ca_file ? " from " : "", a->o->ca_file ? a->o->ca_file : "");
+		return fail(a, TW_STAGE_USAGE, st, TW_E_USAGE,
+			    "cannot load trusted certificates%s%s: %s",
+			    a->o->ca_file ? " from " : "", a->o->ca_file ? a->o->ca_file : "",
+			    ERR_reason_error_string(ERR_peek_last_error()));
 
 	ssl = SSL_new(ctx);
 	*sslp = ssl;
@@ -341,6 +345,26 @@ out:
 	return why;
 }
 
+/*
+ * The certificate check's reason; when no trusted CA issued the server's
+ * certificate (a self-signed one, a private CA), how to trust it.
+ */
+static enum tw_code certificate_error(struct attempt *a, SSL *ssl, struct tw_status *st)
+{
+	long v = SSL_get_verify_result(ssl);
+	bool unknown_ca = v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+			  v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+			  v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+			  v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+			  v == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+
+	return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "certificate check failed: %s%s",
+		    X509_verify_cert_error_string(v),
+		    unknown_ca ? " (no trusted CA issued it: give the server's CA certificate "
+				 "with --ca-file)"
+			       : "");
+}
+
 /* Name the reason a handshake failed in one line. */
 static enum tw_code handshake_error(struct attempt *a, SSL *ssl, struct tw_status *st)
 {
@@ -362,8 +386,7 @@ static enum tw_code handshake_error(struct attempt *a, SSL *ssl, struct tw_statu
 		return fail(a, TW_STAGE_TLS, st, TW_E_IO, "TLS handshake: %s",
 			    strerror(a->tr.err));
 	if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
-		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "certificate check failed: %s",
-			    X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		return certificate_error(a, ssl, st);
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
 	    reason == SSL_R_WRONG_SSL_VERSION)
 		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "the server does not support TLS 1.3");
@@ -384,6 +407,10 @@ static enum tw_code handshake_error(struct attempt *a, SSL *ssl, struct tw_statu
 		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "the server sent TLS alert \"%s\"",
 			    SSL_alert_desc_string_long(reason - SSL_AD_REASON_OFFSET));
 	}
+	/* What a plain HTTP server's answer looks like as a TLS record header. */
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason == SSL_R_WRONG_VERSION_NUMBER)
+		return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "TLS handshake failed: %s "
+			    "(is this an HTTPS port?)", ERR_reason_error_string(e));
 	return fail(a, TW_STAGE_TLS, st, TW_E_TLS, "TLS handshake failed: %s",
 		    e ? ERR_reason_error_string(e) : "no reason given");
 }
@@ -771,6 +798,34 @@ static void note_retry(void *arg, const char *line)
 		r->o->note(r->o->note_arg, line);
 }
 
+/*
+ * The CA file, read before anything is sent: a missing file or one without
+ * a certificate would otherwise show only once the connection is made.
+ */
+static enum tw_code check_ca_file(const char *path, struct tw_status *st)
+{
+	FILE *f = fopen(path, "r");
+	struct stat sb;
+	X509 *cert;
+
+	if (!f)
+		return tw_status_set(st, TW_E_USAGE, "cannot load trusted certificates from %s: %s",
+				     path, strerror(errno));
+	if (!fstat(fileno(f), &sb) && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		return tw_status_set(st, TW_E_USAGE, "cannot load trusted certificates from %s: "
+				     "it is a directory", path);
+	}
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ERR_clear_error();
+	if (!cert)
+		return tw_status_set(st, TW_E_USAGE, "cannot load trusted certificates from %s: "
+				     "no PEM certificate in it", path);
+	X509_free(cert);
+	return TW_OK;
+}
+
 static bool reserved_default(const struct tw_prove_opts *o)
 {
 	return !o->tcti && access(RESERVED_DEVICE, F_OK) == 0;
@@ -801,6 +856,11 @@ enum tw_code tw_prove(const struct tw_prove_opts *opts, struct tw_prove_result *
 	rc = tw_url_parse(o.url, &url, st);
 	if (rc)
 		return rc;
+	if (o.ca_file) {
+		rc = check_ca_file(o.ca_file, st);
+		if (rc)
+			goto out;
+	}
 	rc = tw_http_request(&url, o.headers, o.header_count, o.body, o.body_len, &req, &req_len,
 			     st);
 	if (rc)
