@@ -5,7 +5,8 @@
 # fresh swtpm (TW_TCTI) and openssl s_server on loopback, and the errors a
 # new user can cause, each of which must say in one line what to do: no
 # TPM, the module not loaded, no permission on the device, no root for the
-# VM demo, the server down, a URL that is not https.
+# VM demo, the server down, a URL that is not https.  make demo's build
+# shows one line, its output only on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/swtpm.sh"
@@ -73,6 +74,29 @@ ok $? "the demo verifies the proof and shows the report"
 [[ $(tail -n 1 "$work/stdout") == "demo: done in "*"The proof: $work/out/proof.json"* ]]
 ok $? "the last line says where the proof is"
 
+# ---- make demo URL=... CA=...: one line for the build, then the demo's own
+
+(cd "$top" && make demo URL="https://localhost:$port/index.html" CA="$work/certs/ca.pem") \
+	>"$work/stdout" 2>"$work/stderr"
+rc=$?
+sed 's/^/# /' "$work/stderr"
+[ "$rc" -eq 0 ] && [ ! -s "$work/stderr" ] &&
+	[ "$(head -n 1 "$work/stdout")" = \
+		"demo: building the module and the tlswitness command (make all)" ] &&
+	grep -q "^demo: verified with the AK and $work/certs/ca.pem" "$work/stdout"
+ok $? "make demo URL=... CA=...: builds, proves and verifies (exit $rc)"
+bad=$(grep -Ev '^(demo: |    )' "$work/stdout" | head -n 3)
+[ -z "$bad" ]
+ok $? "make demo prints only its own lines: no make[1], no compiler lines ($bad)"
+
+(cd "$top" && make demo URL="https://localhost:$port/" KDIR="$work/no-kdir") \
+	>"$work/stdout" 2>"$work/err"
+rc=$?
+[ "$rc" -ne 0 ] && [ "$(cat "$work/stdout")" = \
+	"demo: building the module and the tlswitness command (make all)" ] &&
+	grep -q "no-kdir" "$work/err" && grep -q "^demo: the build failed" "$work/err"
+ok $? "make demo whose build fails: shows the build's output ($(grep '^demo:' "$work/err"))"
+
 # ---- errors, one line each, saying what to do
 
 "$top/scripts/demo" --ca-file "$work/certs/ca.pem" --out "$work/out2" \
@@ -124,14 +148,21 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	as_nobody "$top/scripts/demo-vm" >/dev/null 2>"$work/err"
 	[ $? -ne 0 ] && one_line "$work/err" "needs root.*sudo make demo"
 	ok $? "VM demo without root: one line saying to use root ($(cat "$work/err"))"
+	# Before anything is built: make's own "*** [demo] Error 1" follows.
+	(cd "$top" && as_nobody make demo) >"$work/nobody.out" 2>"$work/err"
+	[ $? -ne 0 ] && [ ! -s "$work/nobody.out" ] && head -n 1 "$work/err" |
+		grep -q "^demo: the VM demo needs root.*run sudo make demo$" &&
+		[ "$(grep -vc '^make: \*\*\*' "$work/err")" -eq 1 ]
+	ok $? "make demo without root: says so before building ($(head -n 1 "$work/err"))"
 	as_nobody "$top/scripts/vm" run -- true >/dev/null 2>"$work/err"
 	[ $? -eq 125 ] && one_line "$work/err" "run as root"
 	ok $? "scripts/vm without root (make check's VM suites): one line ($(cat "$work/err"))"
 else
 	echo "ok $((n + 1)) - no permission on the TPM device # SKIP needs root and setpriv"
 	echo "ok $((n + 2)) - VM demo without root # SKIP needs root and setpriv"
-	echo "ok $((n + 3)) - scripts/vm without root # SKIP needs root and setpriv"
-	n=$((n + 3))
+	echo "ok $((n + 3)) - make demo without root # SKIP needs root and setpriv"
+	echo "ok $((n + 4)) - scripts/vm without root # SKIP needs root and setpriv"
+	n=$((n + 4))
 fi
 
 # A new user who works as root clones into /root, which the guest covers
