@@ -5,8 +5,8 @@
 # fresh swtpm (TW_TCTI) and openssl s_server on loopback, and the errors a
 # new user can cause, each of which must say in one line what to do: no
 # TPM, the module not loaded, no permission on the device, no root for the
-# VM demo, the server down, a URL that is not https.  make demo's build
-# shows one line, its output only on failure.
+# VM demo, the server down, a URL that is not https, a server whose CA is
+# not given.  make demo's build shows one line, its output only on failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/swtpm.sh"
@@ -88,6 +88,12 @@ ok $? "make demo URL=... CA=...: builds, proves and verifies (exit $rc)"
 bad=$(grep -Ev '^(demo: |    )' "$work/stdout" | head -n 3)
 [ -z "$bad" ]
 ok $? "make demo prints only its own lines: no make[1], no compiler lines ($bad)"
+
+(cd "$top" && make demo URL="https://localhost:$port/" CA="$work/certs/otherca.pem") \
+	>/dev/null 2>"$work/err"
+[ $? -ne 0 ] && grep -q "certificate check failed.*give the server's CA certificate with \
+CA=FILE)$" "$work/err"
+ok $? "make demo with the wrong CA: the hint names CA= ($(head -n 1 "$work/err"))"
 
 (cd "$top" && make demo URL="https://localhost:$port/" KDIR="$work/no-kdir") \
 	>"$work/stdout" 2>"$work/err"
