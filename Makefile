@@ -85,9 +85,11 @@ $(B)/tests/%: tests/%.c $(LIBA) $(wildcard tests/unit/*.h tests/prog/*.h)
 # kselftest_harness.h comes from the distro's kernel source package at
 # build time and is never committed.
 KST_INC	:= $(B)/kselftest-include
+# scripts/linux-source picks the tarball of the headers' kernel.
 $(KST_INC)/.stamp:
 	@mkdir -p $(KST_INC)
-	tar -xJf /usr/src/linux-source-*.tar.xz -C $(KST_INC) --strip-components=4 \
+	tarball=$$(scripts/linux-source $(KVER)) && \
+	tar -xJf "$$tarball" -C $(KST_INC) --strip-components=4 \
 		--wildcards '*/tools/testing/selftests/kselftest_harness.h' \
 		'*/tools/testing/selftests/kselftest.h'
 	@touch $@

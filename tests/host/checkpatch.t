@@ -3,7 +3,8 @@
 #
 # checkpatch --strict on every source of the tpmreserve module and its uapi
 # header.  checkpatch.pl and its data files come from the distro's
-# linux-source tarball, extracted once into build/checkpatch/.
+# linux-source tarball (the one scripts/linux-source picks, as for the
+# kselftest build), extracted once into build/checkpatch/.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -11,8 +12,9 @@ dir=build/checkpatch
 cp=$dir/scripts/checkpatch.pl
 
 if [ ! -x "$cp" ]; then
-	tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
 	mkdir -p "$dir"
+	tarball=$(scripts/linux-source 2>"$dir/linux-source.note")
+	sed 's/^/# /' "$dir/linux-source.note"
 	if [ -z "$tarball" ] || ! tar -xJf "$tarball" -C "$dir" --strip-components=1 \
 		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
 		'*/scripts/const_structs.checkpatch'; then
