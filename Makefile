@@ -6,12 +6,17 @@
 #   kmod           tpmreserve.ko           kselftest  module tests in the VM
 #   user           libtlswitness, CLI      bench      benchmarks (ratios)
 #   demo           the main job            fuzz       long fuzzing runs
-#   install        module + headers + CLI  clean      back to as cloned
+#   install        module, headers, libs,  clean      back to as cloned
+#                  TCTI, CLI, man page
 
 KVER	?= $(shell ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)
 KDIR	?= /lib/modules/$(KVER)/build
 B	:= build
 PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MAN1DIR	?= $(PREFIX)/share/man/man1
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -42,6 +47,8 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 LIBA	:= $(B)/libtlswitness.a
 CLI	:= $(if $(CLI_SRC),$(B)/tlswitness)
 TCTI_SO	:= $(if $(TCTI_SRC),$(B)/libtss2-tcti-tpmreserve.so)
+TCTI_SONAME := libtss2-tcti-tpmreserve.so.0
+TCTI_LINK := $(if $(TCTI_SRC),$(B)/$(TCTI_SONAME))
 
 .PHONY: all kmod user userspace check kselftest bench demo fuzz install clean setup-check
 all: kmod user
@@ -58,7 +65,7 @@ kmod: setup-check
 user: setup-check
 	@$(MAKE) --no-print-directory userspace
 
-userspace: $(LIBA) $(CLI) $(TCTI_SO) $(UNIT_BIN) $(PROG_BIN) $(KST_BIN)
+userspace: $(LIBA) $(CLI) $(TCTI_SO) $(TCTI_LINK) $(UNIT_BIN) $(PROG_BIN) $(KST_BIN)
 
 $(B)/obj/%.o: user/%.c $(wildcard user/include/tlswitness/*.h) $(wildcard user/lib/*.h) \
 		$(wildcard kmod/include/uapi/linux/*.h)
@@ -73,8 +80,13 @@ $(LIBA): $(LIB_OBJ) $(TCTI_OBJ)
 $(B)/tlswitness: $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(PKG_LIBS)
 
+# tss2-tctildr's dlopen tries libtss2-tcti-NAME.so.0 before .so: the
+# .so.0 link makes LD_LIBRARY_PATH=build win over an installed copy.
 $(B)/libtss2-tcti-tpmreserve.so: $(TCTI_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(TCTI_SONAME) -o $@ $^ $(PKG_LIBS)
+
+$(B)/$(TCTI_SONAME): $(TCTI_SO)
+	ln -sf $(notdir $<) $@
 
 # tests/unit/*.c run directly from the host suite; tests/prog/*.c are
 # programs that tests/host/*.t or tests/vm/*.t scripts drive.
@@ -124,13 +136,25 @@ demo:
 fuzz: $(FUZZ_BIN)
 	@tests/run fuzz-long
 
+# install honours DESTDIR (a staging root: the module goes under
+# DESTDIR/lib/modules, depmod and ldconfig are left to whoever installs
+# the staged files) and PREFIX.  The TCTI goes where tss2-tctildr's
+# dlopen finds it, so that tpm2-tools take -T tpmreserve.
 install: all
 	@if [ -n "$(wildcard kmod/*.c)" ]; then \
-		$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install; depmod -a $(KVER); fi
-	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/bin
-	@for h in $(wildcard kmod/include/uapi/linux/*.h); do \
-		install -m 644 $$h $(DESTDIR)$(PREFIX)/include/linux/; done
-	@if [ -n "$(CLI)" ]; then install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/; fi
+		$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) modules_install && \
+		if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi; \
+	fi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MAN1DIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(INCLUDEDIR)/tlswitness
+	install -m 644 $(wildcard kmod/include/uapi/linux/*.h) $(DESTDIR)$(INCLUDEDIR)/linux/
+	install -m 644 $(wildcard user/include/tlswitness/*.h) $(DESTDIR)$(INCLUDEDIR)/tlswitness/
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	$(if $(CLI),install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/)
+	install -m 644 Documentation/tlswitness.1 $(DESTDIR)$(MAN1DIR)/
+	$(if $(TCTI_SO),install -m 755 $(TCTI_SO) $(DESTDIR)$(LIBDIR)/$(TCTI_SONAME))
+	$(if $(TCTI_SO),ln -sf $(TCTI_SONAME) $(DESTDIR)$(LIBDIR)/$(notdir $(TCTI_SO)))
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(TCTI_SO)" ]; then ldconfig; fi
 
 clean:
 	@if [ -d $(KDIR) ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; fi
