@@ -8,6 +8,9 @@
  * ends, so every other user waits in tpm_try_get_ops() for that time.
  * The mutex must be released by the task that took it, hence a thread
  * rather than the owner's own system calls.
+ *
+ * A window queues behind the users already waiting for the chip, so none
+ * of them waits through more than one window: see window_wait_turn().
  */
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -148,6 +151,26 @@ static void window_account(struct tpmreserve_window *win, bool opened)
 	spin_unlock(&dev->stats_lock);
 }
 
+/*
+ * Let every user that holds or waits for the chip go first.  Each of them
+ * holds the chip's ops_sem for reading from tpm_try_get_ops() to
+ * tpm_put_ops().  The rwsem grants a writer only once they are all done,
+ * and users that arrive meanwhile queue behind the writer.  Taking it for
+ * writing and giving it back at once therefore puts the window behind
+ * everyone already waiting.  The chip's mutex alone would not: a task that
+ * calls mutex_lock() while the mutex is free, or spins on its owner, may
+ * take it ahead of the waiter the last release woke, and a waiter deep in
+ * the queue could so see one window after another go first.
+ *
+ * This is the one use of the TPM core's locks outside its exported
+ * functions; tpm_chip_unregister() takes the same rwsem for writing.
+ */
+static void window_wait_turn(struct tpm_chip *chip)
+{
+	down_write(&chip->ops_sem);
+	up_write(&chip->ops_sem);
+}
+
 static int window_thread(void *data)
 {
 	struct tpmreserve_window *win = data;
@@ -156,6 +179,7 @@ static int window_thread(void *data)
 	u32 how;
 	int rc;
 
+	window_wait_turn(dev->chip);
 	rc = tpm_try_get_ops(dev->chip);
 
 	spin_lock(&owner->lock);
