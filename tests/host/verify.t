@@ -215,6 +215,28 @@ cp "$work/ecdsa.json" "$work/untrusted.json"
 RC=$?
 refused untrusted 1 "check 7 tls failed.*chain" "a trust store without the server's CA"
 
+# A record is named by its row in the report's table (its index in the
+# proof), then by its index among its direction's records.
+python3 - "$work/ecdsa.json" "$work/tag.json" >"$work/tag.rows" <<'EOF'
+import base64, json, sys
+p = json.load(open(sys.argv[1]))
+recs = p["tls"]["records"]
+row = max(i for i, x in enumerate(recs)
+          if x["dir"] == "server" and i >= p["tpm"]["bound_records"])
+data = bytearray(base64.b64decode(recs[row]["data"]))
+data[-1] ^= 1
+recs[row]["data"] = base64.b64encode(data).decode()
+json.dump(p, open(sys.argv[2], "w"))
+print(row, sum(x["dir"] == "server" for x in recs[:row]))
+EOF
+read -r row server_row <"$work/tag.rows"
+verify tag
+refused tag 1 "check 7 tls failed.*: record $row \(server record $server_row\) AEAD tag invalid$" \
+	"a bit flipped in an unbound record's tag: named by its row in the table"
+verify tag --json
+json tag "r[\"failed\"][\"message\"] == \"record $row (server record $server_row) AEAD tag invalid\""
+ok $? "--json: the failed record named the same way"
+
 head -c 2000 "$work/ecdsa.json" >"$work/cut.json"
 verify cut
 refused cut 3 "check 1 proof-file failed" "a cut proof file is malformed"

@@ -309,28 +309,28 @@ static void test_mutations(void)
 	params_for(&p, &t);
 	t.stream[TW_TLS_SERVER].p[95 + 100] ^= 0x01;
 	expect_failure("bit flipped in the server's flight", &p,
-		       "record 1 (server) AEAD tag invalid");
+		       "server record 1 AEAD tag invalid");
 	t.stream[TW_TLS_SERVER].p[95 + 100] ^= 0x01;
 
 	t.stream[TW_TLS_CLIENT].p[201 + 20] ^= 0x80;
 	expect_failure("bit flipped in the client's Finished record", &p,
-		       "record 1 (client) AEAD tag invalid");
+		       "client record 1 AEAD tag invalid");
 	t.stream[TW_TLS_CLIENT].p[201 + 20] ^= 0x80;
 
 	t.stream[TW_TLS_CLIENT].p[201 + 58 + 30] ^= 0x01;
 	expect_failure("bit flipped in the client's application data", &p,
-		       "record 2 (client) AEAD tag invalid");
+		       "client record 2 AEAD tag invalid");
 	t.stream[TW_TLS_CLIENT].p[201 + 58 + 30] ^= 0x01;
 
 	t.stream[TW_TLS_CLIENT].p[5 + 10] ^= 0x01;
 	expect_failure("bit flipped in the ClientHello random", &p,
-		       "record 1 (server) AEAD tag invalid");
+		       "server record 1 AEAD tag invalid");
 	t.stream[TW_TLS_CLIENT].p[5 + 10] ^= 0x01;
 
 	memcpy(z, V("shared_secret")->data, 32);
 	z[0] ^= 1;
 	p.z = z;
-	expect_failure("wrong shared secret", &p, "record 1 (server) AEAD tag invalid");
+	expect_failure("wrong shared secret", &p, "server record 1 AEAD tag invalid");
 	p.z = V("shared_secret")->data;
 
 	p.stream_len[TW_TLS_SERVER]--;

@@ -183,12 +183,12 @@ static void mutations(void)
 	ap = first_record(s, TW_TLS_SERVER, TW_TLS_APPLICATION_KEYS);
 	r = &s->dir[1].records[hs];
 	sb[r->offset + 10] ^= 4;
-	snprintf(expect, sizeof(expect), "record %ld (server) AEAD tag invalid", hs);
+	snprintf(expect, sizeof(expect), "server record %ld AEAD tag invalid", hs);
 	expect_failure("bit flipped in the server's first encrypted record", &p, expect);
 	sb[r->offset + 10] ^= 4;
 	r = &s->dir[1].records[s->dir[1].nrecords - 2];
 	sb[r->offset + r->length - 1] ^= 0x80;
-	snprintf(expect, sizeof(expect), "record %zu (server) AEAD tag invalid", r->index);
+	snprintf(expect, sizeof(expect), "server record %zu AEAD tag invalid", r->index);
 	expect_failure("bit flipped in the tag of the server's last data record", &p, expect);
 	sb[r->offset + r->length - 1] ^= 0x80;
 	/* A length of at least 0x4200 is over 2^14 + 256 whatever its low byte. */
@@ -201,7 +201,7 @@ static void mutations(void)
 	/* The client's records too. */
 	r = &s->dir[0].records[s->dir[0].nrecords - 2];
 	cb[r->offset + 7] ^= 1;
-	snprintf(expect, sizeof(expect), "record %zu (client) AEAD tag invalid", r->index);
+	snprintf(expect, sizeof(expect), "client record %zu AEAD tag invalid", r->index);
 	expect_failure("bit flipped in the client's request", &p, expect);
 	cb[r->offset + 7] ^= 1;
 
@@ -218,7 +218,7 @@ static void mutations(void)
 
 	/* Z and key shares. */
 	ls.z[5] ^= 1;
-	snprintf(expect, sizeof(expect), "record %ld (server) AEAD tag invalid", hs);
+	snprintf(expect, sizeof(expect), "server record %ld AEAD tag invalid", hs);
 	expect_failure("wrong shared secret", &p, expect);
 	ls.z[5] ^= 1;
 	p.z_len = 31;

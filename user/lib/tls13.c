@@ -126,6 +126,7 @@ struct verifier {
 	X509 *leaf;		/* chain[0] */
 	STACK_OF(X509) * chain; /* the server's certificates, parsed once */
 	size_t msg_cap;
+	char record_name[64]; /* the record a failure names */
 };
 
 static const char *side_name(const struct side *sd)
@@ -136,6 +137,32 @@ static const char *side_name(const struct side *sd)
 const char *tw_tls_dir_name(enum tw_tls_dir dir)
 {
 	return dir == TW_TLS_CLIENT ? "client" : "server";
+}
+
+/*
+ * How a failure names the record @index of @sd's stream, which starts at
+ * @offset: "server record 8", or "record 12 (server record 8)" when the
+ * caller numbers the record that starts there (the verifier: the proof's
+ * records, in the order of its report).
+ */
+static const char *record_name(struct verifier *v, const struct side *sd, size_t index,
+			       size_t offset)
+{
+	size_t number;
+
+	if (v->p->record_number && !v->p->record_number(v->p->arg, sd->dir, offset, &number))
+		snprintf(v->record_name, sizeof(v->record_name), "record %zu (%s record %zu)",
+			 number, side_name(sd), index);
+	else
+		snprintf(v->record_name, sizeof(v->record_name), "%s record %zu", side_name(sd),
+			 index);
+	return v->record_name;
+}
+
+static const char *rec_name(struct verifier *v, const struct side *sd,
+			    const struct tw_tls_record *rec)
+{
+	return record_name(v, sd, rec->index, rec->offset);
 }
 
 const char *tw_tls_content_type_name(uint8_t type)
@@ -298,23 +325,24 @@ static int list_has_u16(struct tls13_reader list, uint16_t want)
 
 static enum tw_code frame_stream(struct verifier *v, struct side *sd, size_t *count)
 {
-	size_t pos = 0, n = 0, len;
+	size_t pos = 0, last = 0, n = 0, len;
 
 	while (pos < sd->len) {
+		if (sd->len - pos < TLS13_HEADER_LEN && n == 0)
+			return fail(v, "%s stream: its %zu bytes are not a record header",
+				    side_name(sd), sd->len);
 		if (sd->len - pos < TLS13_HEADER_LEN)
 			return fail(v,
-				    "%s stream: %zu trailing bytes after record %zu are not a "
-				    "record header",
-				    side_name(sd), sd->len - pos, n);
+				    "%s: the %zu trailing bytes after it are not a record header",
+				    record_name(v, sd, n - 1, last), sd->len - pos);
 		len = (size_t)sd->buf[pos + 3] << 8 | sd->buf[pos + 4];
 		if (len > TLS13_MAX_CIPHERTEXT)
-			return fail(v, "record %zu (%s): length %zu exceeds 2^14+256", n,
-				    side_name(sd), len);
+			return fail(v, "%s: length %zu exceeds 2^14+256",
+				    record_name(v, sd, n, pos), len);
 		if (sd->len - pos - TLS13_HEADER_LEN < len)
-			return fail(v,
-				    "record %zu (%s): its length %zu runs past the end of the "
-				    "stream",
-				    n, side_name(sd), len);
+			return fail(v, "%s: its length %zu runs past the end of the stream",
+				    record_name(v, sd, n, pos), len);
+		last = pos;
 		pos += TLS13_HEADER_LEN + len;
 		n++;
 	}
@@ -338,8 +366,8 @@ static enum tw_code hs_append(struct verifier *v, struct side *sd, const uint8_t
 		sd->hs_start_record = sd->nrec - 1;
 	need = sd->hs_len + len;
 	if (need > TLS13_MAX_MESSAGE + TLS13_MAX_INNER)
-		return fail(v, "record %zu (%s): handshake data exceeds the verifier's limit",
-			    sd->nrec, side_name(sd));
+		return fail(v, "%s: handshake data exceeds the verifier's limit",
+			    rec_name(v, sd, &sd->out->records[sd->nrec - 1]));
 	if (need > sd->hs_cap) {
 		size_t cap = sd->hs_cap ? sd->hs_cap : 4096;
 
@@ -416,8 +444,7 @@ static enum tw_code take_alert(struct verifier *v, struct side *sd, struct tw_tl
 {
 	/* 5.1: exactly one alert per record; 6: level and description */
 	if (len != 2)
-		return fail(v, "record %zu (%s): alert record of %zu bytes, not 2", rec->index,
-			    side_name(sd), len);
+		return fail(v, "%s: alert record of %zu bytes, not 2", rec_name(v, sd, rec), len);
 	rec->alert_level = content[0];
 	rec->alert_desc = content[1];
 	sd->alerted = 1;
@@ -425,9 +452,9 @@ static enum tw_code take_alert(struct verifier *v, struct side *sd, struct tw_tl
 		sd->out->close_notify = 1;
 	if (phase == PHASE_HANDSHAKE)
 		return fail(v,
-			    "record %zu (%s): the %s sent alert %s (level %u) during the "
+			    "%s: the %s sent alert %s (level %u) during the "
 			    "handshake",
-			    rec->index, side_name(sd), side_name(sd), tw_tls_alert_name(content[1]),
+			    rec_name(v, sd, rec), side_name(sd), tw_tls_alert_name(content[1]),
 			    content[0]);
 	return TW_OK;
 }
@@ -440,21 +467,21 @@ static enum tw_code take_ccs(struct verifier *v, struct side *sd, struct tw_tls_
 
 	if (len != 1 || frag[0] != 1)
 		return fail(v,
-			    "record %zu (%s): change_cipher_spec record is not the single "
+			    "%s: change_cipher_spec record is not the single "
 			    "byte 0x01",
-			    rec->index, side_name(sd));
+			    rec_name(v, sd, rec));
 	/* After the first ClientHello, before the sender's Finished. */
 	allowed = !sd->finished && (sd->dir == TW_TLS_SERVER || sd->first_message);
 	if (!allowed)
 		return fail(v,
-			    "record %zu (%s): change_cipher_spec record outside the "
+			    "%s: change_cipher_spec record outside the "
 			    "handshake",
-			    rec->index, side_name(sd));
+			    rec_name(v, sd, rec));
 	if (sd->hs_len - sd->hs_off)
 		return fail(v,
-			    "record %zu (%s): change_cipher_spec inside a fragmented "
+			    "%s: change_cipher_spec inside a fragmented "
 			    "handshake message",
-			    rec->index, side_name(sd));
+			    rec_name(v, sd, rec));
 	rec->type = TW_TLS_CT_CHANGE_CIPHER_SPEC;
 	rec->content_len = 1;
 	return TW_OK;
@@ -493,12 +520,12 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 	d->nrecords = sd->nrec;
 
 	if (sd->alerted)
-		return fail(v, "record %zu (%s) follows an alert", rec->index, side_name(sd));
+		return fail(v, "%s follows an alert", rec_name(v, sd, rec));
 
 	if (hdr[0] == TW_TLS_CT_CHANGE_CIPHER_SPEC) {
 		if (version != LEGACY_VERSION && version != 0x0301)
-			return fail(v, "record %zu (%s): legacy_record_version 0x%04x", rec->index,
-				    side_name(sd), version);
+			return fail(v, "%s: legacy_record_version 0x%04x", rec_name(v, sd, rec),
+				    version);
 		return take_ccs(v, sd, rec, frag, len);
 	}
 
@@ -506,62 +533,60 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 		/* 5.2: TLSCiphertext */
 		if (hdr[0] != TW_TLS_CT_APPLICATION_DATA)
 			return fail(v,
-				    "record %zu (%s): unprotected %s record after the keys "
+				    "%s: unprotected %s record after the keys "
 				    "changed",
-				    rec->index, side_name(sd), tw_tls_content_type_name(hdr[0]));
+				    rec_name(v, sd, rec), tw_tls_content_type_name(hdr[0]));
 		if (version != LEGACY_VERSION)
 			return fail(v,
-				    "record %zu (%s): legacy_record_version 0x%04x, not "
+				    "%s: legacy_record_version 0x%04x, not "
 				    "0x0303",
-				    rec->index, side_name(sd), version);
+				    rec_name(v, sd, rec), version);
 		if (len < TLS13_TAG_LEN + 1)
 			return fail(v,
-				    "record %zu (%s): protected record of %zu bytes is too "
+				    "%s: protected record of %zu bytes is too "
 				    "short",
-				    rec->index, side_name(sd), len);
+				    rec_name(v, sd, rec), len);
 		rec->protection = sd->prot;
 		rec->key_generation = d->key_updates;
 		rec->seq = sd->aead.seq;
 		/* Decrypt straight into the direction's application data: the
 		 * bytes stay there only if the record is application data. */
 		if (tls13_aead_open(&sd->aead, hdr, frag, len, d->app_data + d->app_len))
-			return fail(v, "record %zu (%s) AEAD tag invalid", rec->index,
-				    side_name(sd));
+			return fail(v, "%s AEAD tag invalid", rec_name(v, sd, rec));
 		inner_len = len - TLS13_TAG_LEN;
 		if (inner_len > sd->inner_limit)
 			return fail(v,
-				    "record %zu (%s): TLSInnerPlaintext of %zu bytes exceeds "
+				    "%s: TLSInnerPlaintext of %zu bytes exceeds "
 				    "the limit of %zu",
-				    rec->index, side_name(sd), inner_len, sd->inner_limit);
+				    rec_name(v, sd, rec), inner_len, sd->inner_limit);
 		content = d->app_data + d->app_len;
 		type = strip_padding(content, inner_len, &content_len);
 		if (!type)
 			return fail(v,
-				    "record %zu (%s): decrypted record has no content type "
+				    "%s: decrypted record has no content type "
 				    "(all padding)",
-				    rec->index, side_name(sd));
+				    rec_name(v, sd, rec));
 		rec->padding_len = inner_len - content_len - 1;
 		if (type == TW_TLS_CT_CHANGE_CIPHER_SPEC)
-			return fail(v, "record %zu (%s): protected change_cipher_spec", rec->index,
-				    side_name(sd));
+			return fail(v, "%s: protected change_cipher_spec", rec_name(v, sd, rec));
 	} else {
 		/* 5.1: TLSPlaintext, only before the sender's keys change */
 		type = hdr[0];
 		content = frag;
 		content_len = len;
 		if (version != LEGACY_VERSION && version != 0x0301)
-			return fail(v, "record %zu (%s): legacy_record_version 0x%04x", rec->index,
-				    side_name(sd), version);
+			return fail(v, "%s: legacy_record_version 0x%04x", rec_name(v, sd, rec),
+				    version);
 		if (len > TLS13_MAX_PLAINTEXT)
 			return fail(v,
-				    "record %zu (%s): plaintext record of %zu bytes exceeds "
+				    "%s: plaintext record of %zu bytes exceeds "
 				    "2^14",
-				    rec->index, side_name(sd), len);
+				    rec_name(v, sd, rec), len);
 		if (type == TW_TLS_CT_APPLICATION_DATA)
 			return fail(v,
-				    "record %zu (%s): application data before the keys were "
+				    "%s: application data before the keys were "
 				    "established (early data is not supported)",
-				    rec->index, side_name(sd));
+				    rec_name(v, sd, rec));
 	}
 	rec->type = type;
 	rec->content_len = content_len;
@@ -569,15 +594,14 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 	/* 5.1: a fragmented handshake message admits no other record between. */
 	if (type != TW_TLS_CT_HANDSHAKE && sd->hs_len - sd->hs_off)
 		return fail(v,
-			    "record %zu (%s): %s record inside a fragmented handshake "
+			    "%s: %s record inside a fragmented handshake "
 			    "message",
-			    rec->index, side_name(sd), tw_tls_content_type_name(type));
+			    rec_name(v, sd, rec), tw_tls_content_type_name(type));
 
 	switch (type) {
 	case TW_TLS_CT_HANDSHAKE:
 		if (content_len == 0)
-			return fail(v, "record %zu (%s): zero-length handshake fragment",
-				    rec->index, side_name(sd));
+			return fail(v, "%s: zero-length handshake fragment", rec_name(v, sd, rec));
 		rc = hs_append(v, sd, content, content_len);
 		if (rc)
 			return rc;
@@ -587,14 +611,14 @@ static enum tw_code read_record(struct verifier *v, struct side *sd, enum phase 
 	case TW_TLS_CT_APPLICATION_DATA:
 		if (phase == PHASE_HANDSHAKE || sd->prot != TW_TLS_APPLICATION_KEYS)
 			return fail(v,
-				    "record %zu (%s): application data before the handshake "
+				    "%s: application data before the handshake "
 				    "completed",
-				    rec->index, side_name(sd));
+				    rec_name(v, sd, rec));
 		rec->app_offset = d->app_len;
 		d->app_len += content_len;
 		return TW_OK;
 	}
-	return fail(v, "record %zu (%s): unknown content type %u", rec->index, side_name(sd), type);
+	return fail(v, "%s: unknown content type %u", rec_name(v, sd, rec), type);
 }
 
 /* The next handshake message of @sd, reading records as needed. */
@@ -633,8 +657,8 @@ static enum tw_code expect_type(struct verifier *v, struct side *sd, struct mess
 static enum tw_code expect_boundary(struct verifier *v, struct side *sd, const char *what)
 {
 	if (sd->hs_len - sd->hs_off)
-		return fail(v, "record %zu (%s): the %s does not end at a record boundary",
-			    sd->nrec - 1, side_name(sd), what);
+		return fail(v, "%s: the %s does not end at a record boundary",
+			    rec_name(v, sd, &sd->out->records[sd->nrec - 1]), what);
 	return TW_OK;
 }
 
@@ -1850,8 +1874,8 @@ static enum tw_code key_update(struct verifier *v, struct side *sd, struct tls13
 		return fail(v, "%s KeyUpdate is malformed", side_name(sd));
 	/* 5.1: it must end its record, the keys change after it */
 	if (sd->hs_len - sd->hs_off)
-		return fail(v, "record %zu (%s): KeyUpdate does not end its record", sd->nrec - 1,
-			    side_name(sd));
+		return fail(v, "%s: KeyUpdate does not end its record",
+			    rec_name(v, sd, &sd->out->records[sd->nrec - 1]));
 	/* 7.2: application_traffic_secret_N+1 */
 	if (tls13_expand_label(&v->kdf, sd->secret, "traffic upd", NULL, 0, next, hl) ||
 	    tls13_aead_set_secret(&sd->aead, &v->kdf, next))

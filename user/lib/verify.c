@@ -552,6 +552,29 @@ static enum tw_code tw_check_hellos(void *arg, const struct tw_tls_session *s, s
 	return tw_check_host_source(v, s, st);
 }
 
+/*
+ * The number a failure message gives the TLS record at @offset of @dir's
+ * stream: the index of the proof record that starts there, which is the
+ * row of the report's table (tls13.c adds the index in its direction).
+ */
+static int tw_record_number(void *arg, enum tw_tls_dir dir, size_t offset, size_t *number)
+{
+	const struct tw_verifier *v = arg;
+	const struct tw_proof *p = v->p;
+	size_t i, at = 0;
+
+	for (i = 0; i < p->record_count && at <= offset; i++) {
+		if ((p->records[i].dir == TW_DIR_SERVER) != (dir == TW_TLS_SERVER))
+			continue;
+		if (at == offset) {
+			*number = i;
+			return 0;
+		}
+		at += p->records[i].len;
+	}
+	return -1;
+}
+
 /* Each direction's byte stream, the records concatenated. */
 static enum tw_code tw_streams(struct tw_verifier *v)
 {
@@ -647,6 +670,7 @@ static enum tw_code tw_check_tls(struct tw_verifier *v)
 	tp.verify_time = v->o->verify_time;
 	tp.require_group = TW_TLS_GROUP_SECP256R1;
 	tp.on_key_shares = tw_check_hellos;
+	tp.record_number = tw_record_number;
 	tp.arg = v;
 	code = tw_tls13_verify(&tp, &v->res->tls, &why);
 	if (code == TW_E_VERIFY)

@@ -171,6 +171,16 @@ struct tw_tls_params {
 	 */
 	enum tw_code (*on_key_shares)(void *arg, const struct tw_tls_session *s,
 				      struct tw_status *st);
+	/*
+	 * Failure messages name a record by its direction and its index among
+	 * that direction's records ("server record 8").  When the caller
+	 * numbers the records otherwise (a proof, both directions in one
+	 * list), this gives in *number the caller's number of the record
+	 * that starts at @offset of @dir's stream and returns 0, and the
+	 * message names both: "record 12 (server record 8)".  It returns
+	 * nonzero when no record of the caller's starts there.  May be NULL.
+	 */
+	int (*record_number)(void *arg, enum tw_tls_dir dir, size_t offset, size_t *number);
 	void *arg;
 };
 
