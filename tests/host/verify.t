@@ -237,9 +237,18 @@ verify tag --json
 json tag "r[\"failed\"][\"message\"] == \"record $row (server record $server_row) AEAD tag invalid\""
 ok $? "--json: the failed record named the same way"
 
+# What is wrong with a file that is not JSON, in the file's terms.
 head -c 2000 "$work/ecdsa.json" >"$work/cut.json"
 verify cut
-refused cut 3 "check 1 proof-file failed" "a cut proof file is malformed"
+refused cut 3 "check 1 proof-file failed.*: proof: truncated JSON \(ends at byte 2000\)$" \
+	"a cut proof file is malformed"
+: >"$work/empty.json"
+verify empty
+refused empty 3 "check 1 proof-file failed.*: proof: empty file$" "an empty proof file"
+{ echo '{'; echo "  \"format\": 'tlswitness'"; echo '}'; } >"$work/word.json"
+verify word
+refused word 3 "check 1 proof-file failed.*: proof: not JSON at line 2, column 13$" \
+	"a proof file with a word that is not JSON"
 
 verify missing
 refused missing 4 "cannot open" "a proof file that does not exist"

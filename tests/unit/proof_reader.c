@@ -143,6 +143,16 @@ static void rejects(const char *text, const char *from, const char *to, const ch
 	free(bad);
 }
 
+/* @text of @len bytes is refused as not JSON, with @want as the whole message. */
+static void not_json(const char *text, size_t len, const char *want, const char *what)
+{
+	struct tw_status st = { 0 };
+	struct tw_proof p;
+
+	ok(tw_proof_parse(text, len, &p, &st) == TW_E_PROOF && !strcmp(st.msg, want),
+	   "%s: \"%s\" (%s)", what, want, st.msg);
+}
+
 int main(void)
 {
 	struct tw_proof p, q, r;
@@ -239,7 +249,14 @@ int main(void)
 		"an extra field in a commit");
 	/* json-c's strict mode already refuses a second value after the first. */
 	rejects(text, "}}\n", "}}\n{}", "not JSON", "bytes after the JSON value");
-	rejects(text, "}}\n", "}", "not JSON", "a truncated file");
+	rejects(text, "}}\n", "}", "truncated JSON", "a truncated file");
+	/* In the file's terms, not json-c's. */
+	not_json("", 0, "proof: empty file", "an empty file");
+	not_json(" \n\t\n", 4, "proof: only white space", "a file of white space");
+	not_json(text, 100, "proof: truncated JSON (ends at byte 100)", "a file cut short");
+	not_json("{\n  \"format\": x\n}\n", 18, "proof: not JSON at line 2, column 13",
+		 "a word that is not JSON");
+	not_json("null\n", 5, "proof: the JSON value is null, not an object", "null");
 
 	free(text);
 	p.records[2].data[4]++;

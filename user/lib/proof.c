@@ -730,6 +730,37 @@ static size_t count_quotes(const char *text, size_t len)
 	return n;
 }
 
+/*
+ * Why @text is not JSON, in the file's terms rather than json-c's: empty,
+ * ended before the value did (a cut file), or wrong at a line and column.
+ */
+static void not_json(const char *text, size_t len, struct json_tokener *tok,
+		     struct tw_status *st)
+{
+	size_t end = json_tokener_get_parse_end(tok), line = 1, column = 1, i;
+
+	for (i = 0; i < len && strchr(" \t\r\n", text[i]); i++)
+		;
+	if (i == len) {
+		tw_status_set(st, TW_E_PROOF, "proof: %s", len ? "only white space" : "empty file");
+		return;
+	}
+	if (json_tokener_get_error(tok) == json_tokener_success) {
+		tw_status_set(st, TW_E_PROOF, "proof: the JSON value is null, not an object");
+		return;
+	}
+	if (json_tokener_get_error(tok) == json_tokener_continue) {
+		tw_status_set(st, TW_E_PROOF, "proof: truncated JSON (ends at byte %zu)", len);
+		return;
+	}
+	for (i = 0; i < end && i < len; i++, column++)
+		if (text[i] == '\n') {
+			line++;
+			column = 0;
+		}
+	tw_status_set(st, TW_E_PROOF, "proof: not JSON at line %zu, column %zu", line, column);
+}
+
 enum tw_code tw_proof_parse(const char *text, size_t len, struct tw_proof *p,
 			    struct tw_status *st)
 {
@@ -753,8 +784,7 @@ enum tw_code tw_proof_parse(const char *text, size_t len, struct tw_proof *p,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = json_tokener_parse_ex(tok, text, len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-		tw_status_set(st, TW_E_PROOF, "proof: not JSON (%s)",
-			      json_tokener_error_desc(json_tokener_get_error(tok)));
+		not_json(text, len, tok, st);
 		goto out;
 	}
 	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
