@@ -251,7 +251,51 @@ refused word 3 "check 1 proof-file failed.*: proof: not JSON at line 2, column 1
 	"a proof file with a word that is not JSON"
 
 verify missing
-refused missing 4 "cannot open" "a proof file that does not exist"
+refused missing 4 "^tlswitness verify: cannot read the proof .*missing.json: No such file" \
+	"a proof file that does not exist"
+
+# A directory where a file belongs cannot be read, whichever file it is.
+mkdir -p "$work/dir.json"
+verify dir
+refused dir 4 "^tlswitness verify: cannot read the proof .*dir.json: it is a directory$" \
+	"a directory as the proof"
+"$tw" verify "$work/ecdsa.json" --ak "$work" >/dev/null 2>"$work/dirak.verr"
+RC=$?
+refused dirak 4 "^tlswitness verify: cannot read the AK file .*: it is a directory$" \
+	"a directory as --ak"
+cp "$work/ecdsa.json" "$work/dirca.json"
+"$tw" verify "$work/dirca.json" --ak "$work/ak.pem" --ca-file "$work" \
+	>/dev/null 2>"$work/dirca.verr"
+RC=$?
+refused dirca 4 "^tlswitness verify: cannot read the CA file .*: it is a directory$" \
+	"a directory as --ca-file"
+
+# --ca-path: a directory of certificates under OpenSSL's hashed names.
+# capath NAME DIR [ARGS...]: verify ecdsa.json with --ca-path DIR alone.
+capath() {
+	local name=$1 dir=$2
+	shift 2
+	"$tw" verify "$work/ecdsa.json" --ak "$work/ak.pem" --ca-path "$dir" "$@" \
+		>"$work/$name.out" 2>"$work/$name.verr"
+	RC=$?
+}
+mkdir -p "$work/capath" "$work/capath-empty"
+cp "$work/certs/ca.pem" "$work/capath/"
+openssl rehash "$work/capath" 2>/dev/null
+capath capath "$work/capath"
+ok $RC "--ca-path with the server's CA, rehashed: verifies ($(head -c 200 "$work/capath.verr"))"
+capath capath-missing "$work/nonexistent"
+refused capath-missing 4 "^tlswitness verify: cannot use the CA directory .*nonexistent: No such file" \
+	"--ca-path that does not exist"
+capath capath-file "$work/certs/ca.pem"
+refused capath-file 4 "^tlswitness verify: cannot use the CA directory .*ca.pem: it is not a directory" \
+	"--ca-path naming a file"
+capath capath-empty "$work/capath-empty"
+refused capath-empty 2 "^tlswitness verify: the CA directory .* holds no certificate under a hashed name" \
+	"--ca-path without certificates"
+capath capath-both "$work/capath" --ca-file "$work/certs/ca.pem"
+refused capath-both 2 "^tlswitness verify: give --ca-file or --ca-path, not both" \
+	"--ca-file and --ca-path together"
 
 "$tw" verify "$work/ecdsa.json" --ca-file "$work/certs/ca.pem" >/dev/null 2>"$work/usage.verr"
 RC=$?

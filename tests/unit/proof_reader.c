@@ -257,6 +257,8 @@ int main(void)
 	not_json("{\n  \"format\": x\n}\n", 18, "proof: not JSON at line 2, column 13",
 		 "a word that is not JSON");
 	not_json("null\n", 5, "proof: the JSON value is null, not an object", "null");
+	ok(tw_proof_read_file("/tmp", &r, &st) == TW_E_IO && strstr(st.msg, "is a directory"),
+	   "a directory cannot be read (%s)", st.msg);
 
 	free(text);
 	p.records[2].data[4]++;

@@ -7,6 +7,8 @@
  * TPM vouches for: the handshake, then every record with its class.  Exit
  * codes are listed below and in Documentation/tlswitness.1.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/bio.h>
@@ -87,6 +91,77 @@ static int parse_hex(const char *s, uint8_t *out, size_t max, size_t *len)
 }
 
 /*
+ * A file named on the command line: one that cannot be read is exit 4,
+ * found before any other is read.  A directory opens, and would fail
+ * later in a different way for each file; it is named as one here.
+ */
+static int check_input(const char *what, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) || access(path, R_OK))
+		return fail_line(EXIT_VERIFY_IO, "cannot read the %s %s: %s", what, path,
+				 strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return fail_line(EXIT_VERIFY_IO, "cannot read the %s %s: it is a directory", what,
+				 path);
+	return 0;
+}
+
+/* OpenSSL's name for a certificate in a CA directory: 8 hex digits, '.', a number. */
+static int hashed_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return 0;
+	if (name[8] != '.' || !name[9])
+		return 0;
+	for (i = 9; name[i]; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * --ca-path: OpenSSL looks certificates up in it by name only when a
+ * chain is built, so a directory that is missing, unreadable or without
+ * such names would show only as "unable to get local issuer certificate"
+ * in the TLS check.  Found here instead: exit 4 for what cannot be read,
+ * 2 for a directory that holds no certificate, as for --ca-file.
+ */
+static int check_ca_path(const char *path)
+{
+	struct dirent *e;
+	struct stat sb;
+	int found = 0;
+	DIR *d;
+
+	if (stat(path, &sb))
+		return fail_line(EXIT_VERIFY_IO, "cannot use the CA directory %s: %s", path,
+				 strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return fail_line(EXIT_VERIFY_IO,
+				 "cannot use the CA directory %s: it is not a directory "
+				 "(--ca-file takes a file)",
+				 path);
+	d = access(path, R_OK | X_OK) ? NULL : opendir(path);
+	if (!d)
+		return fail_line(EXIT_VERIFY_IO, "cannot read the CA directory %s: %s", path,
+				 strerror(errno));
+	while (!found && (e = readdir(d)))
+		found = hashed_name(e->d_name);
+	closedir(d);
+	if (!found)
+		return fail_line(EXIT_VERIFY_USAGE,
+				 "the CA directory %s holds no certificate under a hashed name "
+				 "(HASH.0; make them with openssl rehash)",
+				 path);
+	return 0;
+}
+
+/*
  * --ak: a PEM public key (what `tlswitness ak -o FILE` writes to FILE), or
  * the marshalled TPM2B_PUBLIC it writes to FILE.pub.
  */
@@ -96,7 +171,8 @@ static int read_ak(const char *path, struct tw_verify_opts *o, uint8_t *buf, siz
 	size_t n;
 
 	if (!f)
-		return fail_line(EXIT_VERIFY_IO, "cannot read the AK file %s", path);
+		return fail_line(EXIT_VERIFY_IO, "cannot read the AK file %s: %s", path,
+				 strerror(errno));
 	n = fread(buf, 1, MAX_AK_FILE, f);
 	if (ferror(f)) {
 		fclose(f);
@@ -123,23 +199,36 @@ static int read_ak(const char *path, struct tw_verify_opts *o, uint8_t *buf, siz
 	return 0;
 }
 
+/* The trust store: --ca-file or --ca-path (checked already), else the system's. */
 static int load_trust(X509_STORE *store, const char *ca_file, const char *ca_path)
 {
-	FILE *f;
-
 	if (!ca_file && !ca_path && X509_STORE_set_default_paths(store) != 1)
 		return fail_line(EXIT_VERIFY_IO, "cannot load the system's trust store");
-	if (ca_file) {
-		f = fopen(ca_file, "r");
-		if (!f)
-			return fail_line(EXIT_VERIFY_IO, "cannot read the CA file %s", ca_file);
-		fclose(f);
-		if (X509_STORE_load_file(store, ca_file) != 1)
-			return fail_line(EXIT_VERIFY_USAGE, "%s holds no PEM certificate", ca_file);
-	}
+	if (ca_file && X509_STORE_load_file(store, ca_file) != 1)
+		return fail_line(EXIT_VERIFY_USAGE, "%s holds no PEM certificate", ca_file);
 	if (ca_path && X509_STORE_load_path(store, ca_path) != 1)
 		return fail_line(EXIT_VERIFY_IO, "cannot use the CA directory %s", ca_path);
 	return 0;
+}
+
+/* Every file and directory the command line names, before any is used. */
+static int check_inputs(const char *proof, const char *ak, const char *ca_file,
+			const char *ca_path)
+{
+	int ret;
+
+	if (ca_file && ca_path)
+		return fail_line(EXIT_VERIFY_USAGE,
+				 "give --ca-file or --ca-path, not both: the trust anchors come "
+				 "from one of them");
+	ret = check_input("proof", proof);
+	if (!ret)
+		ret = check_input("AK file", ak);
+	if (!ret && ca_file)
+		ret = check_input("CA file", ca_file);
+	if (!ret && ca_path)
+		ret = check_ca_path(ca_path);
+	return ret;
 }
 
 static int parse_time(const char *s, time_t *t)
@@ -646,6 +735,9 @@ int tw_cli_verify(int argc, char **argv)
 		return EXIT_VERIFY_USAGE;
 	}
 	path = argv[optind];
+	ret = check_inputs(path, ak, ca_file, ca_path);
+	if (ret)
+		return ret;
 
 	ak_buf = malloc(MAX_AK_FILE);
 	store = X509_STORE_new();

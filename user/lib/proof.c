@@ -838,7 +838,15 @@ enum tw_code tw_proof_read_file(const char *path, struct tw_proof *p, struct tw_
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return tw_status_set(st, TW_E_IO, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > TW_PROOF_MAX_BYTES) {
+	if (fstat(fd, &sb)) {
+		close(fd);
+		return tw_status_set(st, TW_E_IO, "cannot read %s: %s", path, strerror(errno));
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		close(fd);
+		return tw_status_set(st, TW_E_IO, "cannot read %s: it is a directory", path);
+	}
+	if (!S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > TW_PROOF_MAX_BYTES) {
 		close(fd);
 		return tw_status_set(st, TW_E_PROOF, "%s: not a regular file of at most 256 MiB",
 				     path);
