@@ -29,81 +29,85 @@ live_listing() {
 	find /usr/src -maxdepth 1 -printf '%p %y %T@\n' | sort
 }
 
-live_listing >"$work/before"
-make --no-print-directory install DESTDIR="$root" >"$work/log" 2>&1
-rc=$?
-[ $rc -eq 0 ] || sed 's/^/# /' "$work/log"
-ok $rc "make install DESTDIR=... succeeds"
+# The files make install staged, each where it belongs.
+check_staged() {
+	ko=$(find "$root/lib/modules/$kver" -name tpmreserve.ko 2>/dev/null | head -n 1)
+	[ -n "$ko" ] && [ "$(modinfo -F name "$ko")" = tpmreserve ]
+	ok $? "the module is under DESTDIR/lib/modules/$kver (${ko#"$root"})"
 
-ko=$(find "$root/lib/modules/$kver" -name tpmreserve.ko 2>/dev/null | head -n 1)
-[ -n "$ko" ] && [ "$(modinfo -F name "$ko")" = tpmreserve ]
-ok $? "the module is under DESTDIR/lib/modules/$kver (${ko#"$root"})"
+	cmp -s kmod/include/uapi/linux/tpmreserve.h "$prefix/include/linux/tpmreserve.h"
+	ok $? "the uapi header is PREFIX/include/linux/tpmreserve.h"
 
-cmp -s kmod/include/uapi/linux/tpmreserve.h "$prefix/include/linux/tpmreserve.h"
-ok $? "the uapi header is PREFIX/include/linux/tpmreserve.h"
+	missing=""
+	for h in user/include/tlswitness/*.h; do
+		cmp -s "$h" "$prefix/include/tlswitness/${h##*/}" || missing="$missing ${h##*/}"
+	done
+	[ -z "$missing" ]
+	ok $? "every user/include/tlswitness header is in PREFIX/include/tlswitness${missing:+ (not:$missing)}"
 
-missing=""
-for h in user/include/tlswitness/*.h; do
-	cmp -s "$h" "$prefix/include/tlswitness/${h##*/}" || missing="$missing ${h##*/}"
-done
-[ -z "$missing" ]
-ok $? "every user/include/tlswitness header is in PREFIX/include/tlswitness${missing:+ (not:$missing)}"
+	# The installed headers are all a user of the library needs to include.
+	bad=""
+	for h in "$prefix"/include/tlswitness/*.h "$prefix"/include/linux/tpmreserve.h; do
+		rel=${h#"$prefix/include/"}
+		printf '#include <%s>\n' "$rel" |
+			cc -std=gnu11 -Wall -Werror -fsyntax-only -I"$prefix/include" -x c - \
+				>"$work/cc" 2>&1 || { bad="$bad $rel"; sed 's/^/# /' "$work/cc"; }
+	done
+	[ -z "$bad" ]
+	ok $? "each installed header compiles on its own from PREFIX/include${bad:+ (not:$bad)}"
 
-# The installed headers are all a user of the library needs to include.
-bad=""
-for h in "$prefix"/include/tlswitness/*.h "$prefix"/include/linux/tpmreserve.h; do
-	rel=${h#"$prefix/include/"}
-	printf '#include <%s>\n' "$rel" |
-		cc -std=gnu11 -Wall -Werror -fsyntax-only -I"$prefix/include" -x c - \
-			>"$work/cc" 2>&1 || { bad="$bad $rel"; sed 's/^/# /' "$work/cc"; }
-done
-[ -z "$bad" ]
-ok $? "each installed header compiles on its own from PREFIX/include${bad:+ (not:$bad)}"
+	cmp -s build/libtlswitness.a "$prefix/lib/libtlswitness.a"
+	ok $? "the library is PREFIX/lib/libtlswitness.a"
 
-cmp -s build/libtlswitness.a "$prefix/lib/libtlswitness.a"
-ok $? "the library is PREFIX/lib/libtlswitness.a"
+	tcti=$prefix/lib/libtss2-tcti-tpmreserve.so.0
+	[ -f "$tcti" ] && [ "$(readlink "$prefix/lib/libtss2-tcti-tpmreserve.so")" = "${tcti##*/}" ]
+	ok $? "the TCTI is PREFIX/lib/libtss2-tcti-tpmreserve.so.0, with the .so link"
 
-tcti=$prefix/lib/libtss2-tcti-tpmreserve.so.0
-[ -f "$tcti" ] && [ "$(readlink "$prefix/lib/libtss2-tcti-tpmreserve.so")" = "${tcti##*/}" ]
-ok $? "the TCTI is PREFIX/lib/libtss2-tcti-tpmreserve.so.0, with the .so link"
-
-# dlopen by the name tss2-tctildr tries first finds it, and it is ours.
-name=$(LD_LIBRARY_PATH=$prefix/lib python3 -c '
+	# dlopen by the name tss2-tctildr tries first finds it, and it is ours.
+	name=$(LD_LIBRARY_PATH=$prefix/lib python3 -c '
 import ctypes
 class Info(ctypes.Structure):
 	_fields_ = [("version", ctypes.c_uint32), ("name", ctypes.c_char_p)]
 lib = ctypes.CDLL("libtss2-tcti-tpmreserve.so.0")
 lib.Tss2_Tcti_Info.restype = ctypes.POINTER(Info)
-print(lib.Tss2_Tcti_Info().contents.name.decode())' 2>&1)
-[ "$name" = tcti-tpmreserve ]
-ok $? "dlopen(libtss2-tcti-tpmreserve.so.0) from PREFIX/lib gives Tss2_Tcti_Info ($name)"
+print(lib.Tss2_Tcti_Info().contents.name.decode())' 2>&1 | tail -n 1)
+	[ "$name" = tcti-tpmreserve ]
+	ok $? "dlopen(libtss2-tcti-tpmreserve.so.0) from PREFIX/lib gives Tss2_Tcti_Info ($name)"
 
-# tpm2-tools with -T tpmreserve: tss2-tctildr loads the library from the
-# linker path and calls its init, which fails only because there is no
-# reserved device here.  Not finding the library would fail before that
-# line; without the library on the path it must not appear.
-LD_LIBRARY_PATH=$prefix/lib tpm2_getrandom -T "tpmreserve:$work/no-device" 8 \
-	>/dev/null 2>"$work/tools"
-found=$(grep -c "Could not initialize TCTI file: tpmreserve" "$work/tools")
-env -u LD_LIBRARY_PATH tpm2_getrandom -T "tpmreserve:$work/no-device" 8 \
-	>/dev/null 2>"$work/tools-none"
-none=$(grep -c "Could not initialize TCTI file: tpmreserve" "$work/tools-none")
-if [ -e /usr/local/lib/libtss2-tcti-tpmreserve.so.0 ]; then
-	none=0	# installed on this machine: only the staged load can be told apart
-fi
-[ "$found" -ge 1 ] && [ "$none" -eq 0 ]
-ok $? "tpm2_getrandom -T tpmreserve loads the staged TCTI"
-[ "$found" -ge 1 ] || sed 's/^/# /' "$work/tools"
+	# tpm2-tools with -T tpmreserve: tss2-tctildr loads the library from the
+	# linker path and calls its init, which fails only because there is no
+	# reserved device here.  Not finding the library would fail before that
+	# line; without the library on the path it must not appear.
+	LD_LIBRARY_PATH=$prefix/lib tpm2_getrandom -T "tpmreserve:$work/no-device" 8 \
+		>/dev/null 2>"$work/tools"
+	found=$(grep -c "Could not initialize TCTI file: tpmreserve" "$work/tools")
+	env -u LD_LIBRARY_PATH tpm2_getrandom -T "tpmreserve:$work/no-device" 8 \
+		>/dev/null 2>"$work/tools-none"
+	none=$(grep -c "Could not initialize TCTI file: tpmreserve" "$work/tools-none")
+	if [ -e /usr/local/lib/libtss2-tcti-tpmreserve.so.0 ]; then
+		none=0	# installed on this machine: only the staged load can be told apart
+	fi
+	[ "$found" -ge 1 ] && [ "$none" -eq 0 ]
+	ok $? "tpm2_getrandom -T tpmreserve loads the staged TCTI"
+	[ "$found" -ge 1 ] || sed 's/^/# /' "$work/tools"
 
-cmp -s build/tlswitness "$prefix/bin/tlswitness" && [ -x "$prefix/bin/tlswitness" ]
-ok $? "the command is PREFIX/bin/tlswitness"
-cmp -s Documentation/tlswitness.1 "$prefix/share/man/man1/tlswitness.1"
-ok $? "the manual page is PREFIX/share/man/man1/tlswitness.1"
+	cmp -s build/tlswitness "$prefix/bin/tlswitness" && [ -x "$prefix/bin/tlswitness" ]
+	ok $? "the command is PREFIX/bin/tlswitness"
+	cmp -s Documentation/tlswitness.1 "$prefix/share/man/man1/tlswitness.1"
+	ok $? "the manual page is PREFIX/share/man/man1/tlswitness.1"
 
-stray=$(cd "$root" && find . ! -type d | grep -v -E \
-	'^\./(lib/modules/[^/]+/|usr/local/(bin|lib|include|share/man/man1)/)' | head -n 5)
-[ -z "$stray" ]
-ok $? "nothing else under DESTDIR${stray:+ (also: ${stray//$'\n'/ })}"
+	stray=$(cd "$root" && find . ! -type d | grep -v -E \
+		'^\./(lib/modules/[^/]+/|usr/local/(bin|lib|include|share/man/man1)/)' | head -n 5)
+	[ -z "$stray" ]
+	ok $? "nothing else under DESTDIR${stray:+ (also: ${stray//$'\n'/ })}"
+}
+
+live_listing >"$work/before"
+make --no-print-directory install DESTDIR="$root" >"$work/log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || tail -n 30 "$work/log" | sed 's/^/# /'
+ok $rc "make install DESTDIR=... succeeds"
+[ $rc -ne 0 ] || check_staged
 
 live_listing >"$work/after"
 diff "$work/before" "$work/after" >"$work/diff"
