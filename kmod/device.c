@@ -301,6 +301,11 @@ static long tpmreserve_begin(struct file *file, struct tpmreserve_file *fp,
 	if (req.timeout_ms && req.timeout_ms < ms)
 		ms = req.timeout_ms;
 
+	/* Report the grant first: once the thread holds the chip nothing may fail. */
+	req.granted_ms = ms;
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;
+
 	if (file->f_flags & O_NONBLOCK) {
 		if (down_trylock(&dev->window_sem))
 			return -EBUSY;
@@ -317,18 +322,16 @@ static long tpmreserve_begin(struct file *file, struct tpmreserve_file *fp,
 	fp->window = win;
 	spin_unlock(&fp->lock);
 
-	/* The thread now waits for the chip behind users already waiting. */
+	/*
+	 * The thread lets the users already waiting for the chip go first,
+	 * then takes it.  O_NONBLOCK cannot shorten that wait: the TPM core
+	 * has no way to take a chip without waiting for its users.
+	 */
 	if (wait_for_completion_interruptible(&win->started)) {
 		tpmreserve_window_request_end(win);
 		return -EINTR;
 	}
-	if (win->start_err)
-		return win->start_err;
-
-	req.granted_ms = ms;
-	if (copy_to_user(arg, &req, sizeof(req)))
-		return -EFAULT;
-	return 0;
+	return win->start_err;
 }
 
 static long tpmreserve_end(struct tpmreserve_file *fp, struct tpmreserve_end __user *arg)

@@ -159,6 +159,31 @@ verify ecdsa --nonce "$nonce"
 	grep -q "does not vouch" "$work/ecdsa.out" && [ ! -s "$work/ecdsa.verr" ]
 ok $? "text report: handshake claim, classes per record, the limit of 'consistent'"
 
+# How the transcript ends: the text report says what --json says, in words.
+cp "$work/ecdsa.json" "$work/ends.json"
+verify ends --json
+json ends 'r["handshake"]["server_close_notify"]'
+want_server=$([ $? -eq 0 ] && echo present || echo absent)
+json ends 'r["handshake"]["client_close_notify"]'
+want_client=$([ $? -eq 0 ] && echo present || echo absent)
+verify ends
+grep -q "^  end       server close_notify $want_server, client close_notify $want_client: " \
+	"$work/ends.out"
+ok $? "text report: whether each side's close_notify is there (server $want_server, client $want_client)"
+
+# Records after the bound ones are signed by nothing: dropped from the end,
+# the rest still verifies, and the report must say the proof may be cut.
+python3 - "$work/ecdsa.json" "$work/endcut.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["tls"]["records"] = p["tls"]["records"][:p["tpm"]["bound_records"]]
+json.dump(p, open(sys.argv[2], "w"))
+EOF
+verify endcut --nonce "$nonce"
+[ "$RC" -eq 0 ] && tr -s ' \n' ' ' <"$work/endcut.out" |
+	grep -q "end server close_notify absent, client close_notify absent: the transcript may have been cut short by the prover"
+ok $? "records after the handshake removed: verifies, and the text report says it may have been cut short"
+
 # The AK given as the marshalled TPM2B_PUBLIC instead of PEM.
 "$tw" verify "$work/ecdsa.json" --ak "$work/ak.pem.pub" --ca-file "$work/certs/ca.pem" \
 	>/dev/null 2>&1

@@ -7,32 +7,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
-#include "load_helpers.h"
-
-#define RESERVE	"/dev/tpmreserve0"
+#include "window_helpers.h"
 
 static ssize_t raw_write(int fd, const void *buf, size_t len)
 {
 	ssize_t n = write(fd, buf, len);
 
 	return n < 0 ? -errno : n;
-}
-
-/* Transient objects and sessions in the TPM, seen from inside a window. */
-static int handles_in_tpm(void)
-{
-	int fd = open(RESERVE, O_RDWR), n = -1;
-
-	if (fd < 0)
-		return -1;
-	if (window_begin(fd, 2000) == 0) {
-		n = tpm_count_handles(fd);
-		window_end(fd, NULL);
-	}
-	close(fd);
-	return n;
 }
 
 TEST(begin_write_read_end)
@@ -290,6 +275,41 @@ TEST(owner_killed)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(base, handles_in_tpm());
+}
+
+/*
+ * BEGIN whose argument can be read but not written fails with EFAULT and
+ * leaves no window holding the chip; so does an unreadable argument.
+ */
+TEST(begin_efault)
+{
+	struct tpmreserve_begin *ro;
+	long long begun = reserve_counter("windows_begun");
+	int fd, other;
+
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->timeout_ms = 5000;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+
+	EXPECT_EQ(-1, ioctl(fd, TPMRESERVE_IOC_BEGIN, ro));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, TPMRESERVE_IOC_BEGIN, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(begun, reserve_counter("windows_begun"));
+	EXPECT_EQ(0, reserve_counter("owner_pid"));
+	EXPECT_EQ(-ENOTCONN, tpm_get_random(fd, 8));
+
+	/* Nothing holds the chip: a non-blocking BEGIN gets it. */
+	other = open(RESERVE, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, other);
+	EXPECT_EQ(0, window_begin(other, 1000));
+	EXPECT_EQ(0, window_end(other, NULL));
+	close(other);
+	close(fd);
+	munmap(ro, 4096);
 }
 
 TEST_HARNESS_MAIN

@@ -365,20 +365,50 @@ static const char *protection_name(enum tw_tls_protection p)
 
 /* ---- text ---- */
 
-/* @text in lines of at most @width columns, broken at spaces. */
-static void print_folded(const char *text, size_t width)
+/*
+ * @text in lines of at most @width columns, broken at spaces, the first
+ * line after @label and the others indented as far.
+ */
+static void print_folded(const char *label, const char *text, size_t width)
 {
-	while (strlen(text) > width) {
-		size_t cut = width;
+	size_t indent = strlen(label);
+
+	printf("%s", label);
+	while (strlen(text) > width - indent) {
+		size_t cut = width - indent;
 
 		while (cut && text[cut] != ' ')
 			cut--;
 		if (!cut)
-			cut = width;
-		printf("%.*s\n", (int)cut, text);
+			cut = width - indent;
+		printf("%.*s\n%*s", (int)cut, text, (int)indent, "");
 		text += cut + (text[cut] == ' ');
 	}
 	printf("%s\n", text);
+}
+
+/*
+ * How the transcript ends.  The records after the bound ones are signed
+ * by nothing, so any of them can be dropped from the end and the rest
+ * still verifies: without the server's close_notify the proof may have
+ * been cut short.  With it, no more is shown: the alert came after ZGen,
+ * when the prover knew the keys and could have made it (claims.rst).
+ */
+static void print_end(const struct tw_tls_session *s)
+{
+	int client = s->dir[TW_TLS_CLIENT].close_notify;
+	int server = s->dir[TW_TLS_SERVER].close_notify;
+	char line[512];
+
+	snprintf(line, sizeof(line), "server close_notify %s, client close_notify %s: %s",
+		 server ? "present" : "absent", client ? "present" : "absent",
+		 server ? "the server's came after ZGen, when the prover knew the keys and "
+			  "could have made it, so it does not show that no records were "
+			  "removed from the end"
+			: "the transcript may have been cut short by the prover (records after "
+			  "the bound ones can be removed from its end and the rest still "
+			  "verifies)");
+	print_folded("  end       ", line, 78);
 }
 
 /* How many checks ran to their end and held. */
@@ -474,8 +504,9 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 		       pr->time_ns / 1e6, tw_tls_dir_name(v->dir), pr->offset, pr->len,
 		       protection_name(v->tls->protection), tw_record_class_name(v->cls), content);
 	}
+	print_end(s);
 	printf("\n");
-	print_folded(tw_consistent_limit, 78);
+	print_folded("", tw_consistent_limit, 78);
 }
 
 /* ---- JSON (Documentation/verifier.rst, "JSON output") ---- */
