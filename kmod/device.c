@@ -10,7 +10,9 @@
 #include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/tpmreserve.h>
 #include <linux/uaccess.h>
@@ -395,7 +397,31 @@ static int tpmreserve_open(struct inode *inode, struct file *file)
 	return stream_open(inode, file);
 }
 
-/* Close and the owner's death end the window and wait until the chip is free. */
+/*
+ * Every close() of a descriptor of the file comes here, the closes of a
+ * process's exit included.  The owner's end the window at once, even
+ * while a child it forked still holds the file; another process's do not.
+ */
+static int tpmreserve_flush(struct file *file, fl_owner_t id)
+{
+	struct tpmreserve_file *fp = file->private_data;
+	struct tpmreserve_window *win;
+	bool owner_closed = false;
+
+	spin_lock(&fp->lock);
+	win = fp->window;
+	if (win && win->owner_tgid == task_tgid(current) && win->state != WINDOW_ENDED &&
+	    !win->end_requested) {
+		win->end_requested = true;
+		owner_closed = true;
+	}
+	spin_unlock(&fp->lock);
+	if (owner_closed)
+		wake_up_all(&fp->wq);
+	return 0;
+}
+
+/* The last close ends the window and waits until the chip is free. */
 static int tpmreserve_release(struct inode *inode, struct file *file)
 {
 	struct tpmreserve_file *fp = file->private_data;
@@ -412,6 +438,7 @@ static int tpmreserve_release(struct inode *inode, struct file *file)
 static const struct file_operations tpmreserve_fops = {
 	.owner = THIS_MODULE,
 	.open = tpmreserve_open,
+	.flush = tpmreserve_flush,
 	.release = tpmreserve_release,
 	.read = tpmreserve_read,
 	.write = tpmreserve_write,

@@ -13,7 +13,9 @@
  * of them waits through more than one window: see window_wait_turn().
  */
 #include <linux/kthread.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/tpmreserve.h>
 
@@ -248,6 +250,7 @@ struct tpmreserve_window *tpmreserve_window_start(struct tpmreserve_dev *dev,
 	win->owner = owner;
 	win->timeout_ms = timeout_ms;
 	win->owner_pid = task_tgid_nr(current);
+	win->owner_tgid = get_pid(task_tgid(current));
 	win->state = WINDOW_WAITING;
 	win->io = IO_IDLE;
 	init_completion(&win->started);
@@ -257,11 +260,12 @@ struct tpmreserve_window *tpmreserve_window_start(struct tpmreserve_dev *dev,
 			     task_tgid_nr(current));
 	if (IS_ERR(thread)) {
 		rc = PTR_ERR(thread);
-		goto out_free_flush_buf;
+		goto out_put_pid;
 	}
 	return win;
 
-out_free_flush_buf:
+out_put_pid:
+	put_pid(win->owner_tgid);
 	tpm_buf_destroy(&win->flush_buf);
 out_free_buf:
 	tpm_buf_destroy(&win->buf);
@@ -290,6 +294,7 @@ void tpmreserve_window_request_end(struct tpmreserve_window *win)
  */
 void tpmreserve_window_free(struct tpmreserve_window *win)
 {
+	put_pid(win->owner_tgid);
 	tpm_buf_destroy(&win->flush_buf);
 	tpm_buf_destroy(&win->buf);
 	kfree(win);

@@ -244,37 +244,119 @@ TEST(expiry)
 	close(fd);
 }
 
-/* Test 4: SIGKILL of the owner mid-window ends it and flushes its handles. */
+/*
+ * The owner's window, 10 s long, holds a key and a session; the owner is
+ * a child that says so on @ready and waits.  With @forks it first forks a
+ * grandchild that inherits the file and sleeps; its pid goes to @ready
+ * too.  Returns the owner's pid.
+ */
+static pid_t start_owner(int ready, int forks)
+{
+	struct audit_session s;
+	uint32_t key;
+	pid_t pid, grandchild = 0;
+	int fd;
+
+	pid = fork();
+	if (pid != 0)
+		return pid;
+
+	fd = open(RESERVE, O_RDWR);
+	if (fd < 0 || window_begin(fd, 10000) || tpm_start_audit_session(fd, &s) ||
+	    tpm_create_signing_primary(fd, TPM_RH_NULL, &key))
+		_exit(1);
+	if (forks) {
+		grandchild = fork();
+		if (grandchild == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	if (write(ready, &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
+/*
+ * Kill the owner and time how long until a new window shows the TPM as
+ * it was (@base handles); returns the milliseconds, or -1.
+ */
+static int64_t kill_and_time_flush(pid_t owner, int base)
+{
+	uint64_t t0 = now_ns();
+	int status;
+
+	kill(owner, SIGKILL);
+	if (waitpid(owner, &status, 0) != owner || !WIFSIGNALED(status))
+		return -1;
+	if (handles_in_tpm() != base)
+		return -1;
+	return (now_ns() - t0) / 1000000;
+}
+
+/*
+ * Test 4: SIGKILL of the owner mid-window ends the window at once and
+ * flushes its handles.  The window was granted 10 s: it must be over in
+ * a fraction of that, and not by expiry.
+ */
 TEST(owner_killed)
 {
-	int base, p[2], status;
-	uint32_t key;
-	struct audit_session s;
-	char ready;
-	pid_t pid;
+	long long expired, ended;
+	int base, p[2];
+	int64_t ms;
+	pid_t owner, none;
 
 	base = handles_in_tpm();
 	ASSERT_LE(0, base);
+	expired = reserve_counter("windows_expired");
+	ended = reserve_counter("windows_ended");
 	ASSERT_EQ(0, pipe(p));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int fd = open(RESERVE, O_RDWR);
+	owner = start_owner(p[1], 0);
+	ASSERT_LT(0, owner);
+	ASSERT_EQ(sizeof(none), read(p[0], &none, sizeof(none)));
+	EXPECT_EQ(owner, reserve_counter("owner_pid"));
 
-		if (window_begin(fd, 10000) || tpm_start_audit_session(fd, &s) ||
-		    tpm_create_signing_primary(fd, TPM_RH_NULL, &key))
-			_exit(1);
-		if (write(p[1], "r", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(p[1]);
-	ASSERT_EQ(1, read(p[0], &ready, 1));
-	kill(pid, SIGKILL);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(base, handles_in_tpm());
+	ms = kill_and_time_flush(owner, base);
+	EXPECT_LE(0, ms);
+	EXPECT_GT(3000, ms) TH_LOG("the window ended %lld ms after the owner's death",
+				   (long long)ms);
+	EXPECT_EQ(expired, reserve_counter("windows_expired"));
+	/* The killed owner's window and handles_in_tpm()'s. */
+	EXPECT_EQ(ended + 2, reserve_counter("windows_ended"));
+}
+
+/*
+ * The owner's death ends its window even though a child it forked still
+ * holds the file; the child's copy does not keep the TPM reserved.
+ */
+TEST(owner_killed_child_keeps_file)
+{
+	long long expired;
+	int base, p[2], status;
+	pid_t owner, grandchild;
+	int64_t ms;
+
+	/* The grandchild outlives its parent; be the one who reaps it. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	base = handles_in_tpm();
+	ASSERT_LE(0, base);
+	expired = reserve_counter("windows_expired");
+	ASSERT_EQ(0, pipe(p));
+	owner = start_owner(p[1], 1);
+	ASSERT_LT(0, owner);
+	ASSERT_EQ(sizeof(grandchild), read(p[0], &grandchild, sizeof(grandchild)));
+	ASSERT_LT(0, grandchild);
+
+	ms = kill_and_time_flush(owner, base);
+	EXPECT_LE(0, ms);
+	EXPECT_GT(3000, ms) TH_LOG("the window ended %lld ms after the owner's death",
+				   (long long)ms);
+	EXPECT_EQ(expired, reserve_counter("windows_expired"));
+	EXPECT_EQ(0, kill(grandchild, 0)) TH_LOG("the child holding the file is gone");
+
+	kill(grandchild, SIGKILL);
+	EXPECT_EQ(grandchild, waitpid(grandchild, &status, 0));
 }
 
 /*
