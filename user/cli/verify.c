@@ -212,8 +212,7 @@ static int load_trust(X509_STORE *store, const char *ca_file, const char *ca_pat
 }
 
 /* Every file and directory the command line names, before any is used. */
-static int check_inputs(const char *proof, const char *ak, const char *ca_file,
-			const char *ca_path)
+static int check_inputs(const char *proof, const char *ak, const char *ca_file, const char *ca_path)
 {
 	int ret;
 
