@@ -177,7 +177,10 @@ static enum tw_code tpm_derive(void *arg, const uint8_t peer[65], uint8_t z[32])
 	memcpy(a->peer, peer, 65);
 
 	wait0 = a->tr.wait_ns;
-	if (tw_transcript_pull(&a->tr, a->o->settle_us ? a->o->settle_us : TW_PROVE_SETTLE_US)) {
+	/* A settle time the caller chose is kept whole; the default shrinks after Finished. */
+	if (a->o->settle_us ? tw_transcript_pull(&a->tr, a->o->settle_us, a->o->settle_us)
+			    : tw_transcript_pull(&a->tr, TW_PROVE_SETTLE_US,
+						 TW_PROVE_SETTLE_AFTER_FINISHED_US)) {
 		a->tpm_failed = true;
 		return tw_status_set(&a->tpm_st, TW_E_IO, "reading the server's first flight: %s",
 				     strerror(a->tr.err));

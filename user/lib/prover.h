@@ -58,10 +58,12 @@ BIO *tw_transcript_bio(struct tw_transcript *rec);
 /*
  * tw_transcript_pull - read what the server has already sent without handing
  * it to libssl: wait until nothing has arrived for @settle_us and the
- * server stream ends on a record boundary (bounded by the I/O timeout).
- * Returns 0, or -1 with rec->err set.
+ * server stream ends on a record boundary (bounded by the I/O timeout);
+ * once the server's Finished is in, for @after_finished_us instead, if
+ * that is shorter.  Returns 0, or -1 with rec->err set.
  */
-int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us);
+int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us,
+		       unsigned int after_finished_us);
 
 /* ---- the provider (provider.c) ---- */
 

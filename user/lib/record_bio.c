@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <tlswitness/prove.h>
-
 #include "prover.h"
 
 /* RFC 8446 section 5.2: no record fragment is longer than 2^14 + 256. */
@@ -186,7 +184,8 @@ static bool finished_seen(const struct tw_transcript *rec)
 	return false;
 }
 
-int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us)
+int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us,
+		       unsigned int after_finished_us)
 {
 	struct tw_stream *s = &rec->stream[TW_DIR_SERVER];
 	uint64_t deadline = tw_now_ns() + (uint64_t)rec->io_timeout_ms * 1000000u;
@@ -208,9 +207,8 @@ int tw_transcript_pull(struct tw_transcript *rec, unsigned int settle_us)
 		 */
 		if (now >= deadline)
 			return boundary ? 0 : (rec->err = ETIMEDOUT, -1);
-		if (boundary && settle_us > TW_PROVE_SETTLE_AFTER_FINISHED_US &&
-		    finished_seen(rec))
-			settle_us = TW_PROVE_SETTLE_AFTER_FINISHED_US;
+		if (boundary && settle_us > after_finished_us && finished_seen(rec))
+			settle_us = after_finished_us;
 		wait = boundary ? (uint64_t)settle_us * 1000u : deadline - now;
 		if (wait > deadline - now)
 			wait = deadline - now;

@@ -21,7 +21,8 @@
 /*
  * Once the server's Finished has arrived, the flight is over: only data
  * the server wrote right behind it (0.5-RTT) can still be on its way, so
- * the settle time shrinks to this (never above the chosen settle time).
+ * the default settle time shrinks to this.  A settle time the caller
+ * sets (settle_us) is always waited whole.
  */
 #define TW_PROVE_SETTLE_AFTER_FINISHED_US	100
 #define TW_PROVE_IO_TIMEOUT_MS	10000
