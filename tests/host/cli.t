@@ -121,6 +121,15 @@ ok $? "ak without -o: one line saying so, then the synopsis ($(head -n 1 "$ERR")
 run ak -o "$work/ak.pem" extra
 first_then_usage ak "^tlswitness ak: unexpected argument 'extra'$"
 ok $? "ak with a stray argument: one line naming it ($(head -n 1 "$ERR"))"
+run verify --ak "$work/ak.pem"
+first_then_usage verify "^tlswitness verify: no PROOF given"
+ok $? "verify without PROOF: one line saying so, then the synopsis ($(head -n 1 "$ERR"))"
+run verify a.json b.json --ak "$work/ak.pem"
+first_then_usage verify "^tlswitness verify: one PROOF only, not also 'b.json'$"
+ok $? "verify with two proofs: one line naming the second ($(head -n 1 "$ERR"))"
+run verify a.json
+first_then_usage verify "^tlswitness verify: --ak AK is required"
+ok $? "verify without --ak: one line saying so, then the synopsis ($(head -n 1 "$ERR"))"
 
 for sub in prove ak verify; do
 	run "$sub" --no-such-option

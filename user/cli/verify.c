@@ -760,6 +760,12 @@ int tw_cli_verify(int argc, char **argv)
 			return EXIT_VERIFY_USAGE;
 		}
 	}
+	if (optind == argc)
+		tw_cli_bad_usage("verify", "no PROOF given: the proof file to check");
+	else if (optind < argc - 1)
+		tw_cli_bad_usage("verify", "one PROOF only, not also '%s'", argv[optind + 1]);
+	else if (!ak)
+		tw_cli_bad_usage("verify", "--ak AK is required: the AK's public key to trust");
 	if (optind != argc - 1 || !ak) {
 		usage(stderr);
 		return EXIT_VERIFY_USAGE;
