@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Background TPM load for the tpmreserve kselftests: processes that loop
- * TPM2_GetRandom on /dev/tpmrm0 and one that reads /dev/hwrng, each
+ * TPM2_GetRandom on /dev/tpmrm0 or /dev/tpm0, read /dev/hwrng, or read a
+ * PCR through sysfs (which the kernel answers with tpm_pcr_read()), each
  * reporting how many calls it completed, how many failed, when the last
  * one completed and the longest one took.  Header-only.
+ *
+ * One path cannot be driven from here: the kernel's own PCR extends
+ * (IMA's tpm_pcr_extend()) happen only when IMA measures, which the test
+ * guest's policy does not ask for.  They take the chip the same way,
+ * through tpm_try_get_ops(), as the sysfs PCR read does.
  */
 #ifndef LOAD_HELPERS_H
 #define LOAD_HELPERS_H
@@ -17,17 +23,39 @@
 
 #define LOAD_MAX	8
 
+/* The kinds of load; load_start() takes a count of the first and flags for the rest. */
+enum load_kind {
+	LOAD_TPMRM,		/* GetRandom on /dev/tpmrm0 */
+	LOAD_TPM0,		/* GetRandom on /dev/tpm0, held open */
+	LOAD_HWRNG,		/* read(/dev/hwrng) */
+	LOAD_PCR,		/* read /sys/class/tpm/tpm0/pcr-sha256/0 */
+};
+
+#define LOAD_WITH_TPM0	(1u << LOAD_TPM0)
+#define LOAD_WITH_HWRNG	(1u << LOAD_HWRNG)
+#define LOAD_WITH_PCR	(1u << LOAD_PCR)
+
+#define HWRNG_CURRENT	"/sys/class/misc/hw_random/rng_current"
+#define PCR_SYSFS	"/sys/class/tpm/tpm0/pcr-sha256/0"
+
+static const char *const load_names[] = {
+	[LOAD_TPMRM] = "/dev/tpmrm0",
+	[LOAD_TPM0] = "/dev/tpm0",
+	[LOAD_HWRNG] = "/dev/hwrng",
+	[LOAD_PCR] = PCR_SYSFS,
+};
+
 struct load_stats {
 	uint64_t done;
 	uint64_t failed;
 	uint64_t last_ns;	/* CLOCK_MONOTONIC of the last completion */
 	uint64_t longest_ns;
-	uint64_t unavailable;	/* hwrng has no TPM source (tpm_crb may disable it) */
 };
 
 struct load {
 	pid_t pid[LOAD_MAX];
 	int fd[LOAD_MAX];	/* read end of each child's report pipe */
+	enum load_kind kind[LOAD_MAX];
 	int n;
 	struct load_stats st[LOAD_MAX];
 };
@@ -40,6 +68,25 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * Whether /dev/hwrng reads the TPM: the current source is the TPM's
+ * ("tpm-rng-N"), not another one or none (tpm_crb leaves the TPM's out on
+ * AMD firmware TPMs).  Puts the current source's name in @name.
+ */
+static inline int hwrng_is_tpm(char *name, size_t cap)
+{
+	FILE *f = fopen(HWRNG_CURRENT, "r");
+
+	snprintf(name, cap, "unreadable");
+	if (!f)
+		return 0;
+	if (!fgets(name, cap, f))
+		snprintf(name, cap, "empty");
+	fclose(f);
+	name[strcspn(name, "\n")] = 0;
+	return strncmp(name, "tpm-rng", 7) == 0;
+}
+
 static volatile sig_atomic_t load_stop;
 
 static inline void load_on_term(int sig)
@@ -47,17 +94,48 @@ static inline void load_on_term(int sig)
 	load_stop = 1;
 }
 
-/* One call of the load: a GetRandom on @fd, or a read of hwrng. */
-static inline int load_call(int fd, int hwrng)
+/* A PCR through sysfs: each read of a fresh open runs one TPM2_PCR_Read. */
+static inline int load_read_pcr(void)
+{
+	char buf[160];
+	int fd = open(PCR_SYSFS, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 ? 0 : -1;
+}
+
+/* One call of the load on @fd. */
+static inline int load_call(enum load_kind kind, int fd)
 {
 	uint8_t buf[32];
 
-	if (hwrng)
+	switch (kind) {
+	case LOAD_HWRNG:
 		return read(fd, buf, sizeof(buf)) > 0 ? 0 : -1;
-	return tpm_get_random(fd, 16) == 0 ? 0 : -1;
+	case LOAD_PCR:
+		return load_read_pcr();
+	default:
+		return tpm_get_random(fd, 16) == 0 ? 0 : -1;
+	}
 }
 
-static inline void load_child(int out, int hwrng)
+static inline int load_open(enum load_kind kind)
+{
+	switch (kind) {
+	case LOAD_HWRNG:
+		return open("/dev/hwrng", O_RDONLY);
+	case LOAD_PCR:
+		return open("/dev/null", O_RDONLY);	/* each call opens the PCR */
+	default:
+		return open(load_names[kind], O_RDWR);
+	}
+}
+
+static inline void load_child(int out, enum load_kind kind)
 {
 	struct load_stats st = { 0 };
 	struct sigaction sa = { .sa_handler = load_on_term };
@@ -65,19 +143,12 @@ static inline void load_child(int out, int hwrng)
 	int fd;
 
 	sigaction(SIGTERM, &sa, NULL);
-	fd = open(hwrng ? "/dev/hwrng" : "/dev/tpmrm0", hwrng ? O_RDONLY : O_RDWR);
-	if (fd < 0 && !hwrng)
+	fd = load_open(kind);
+	if (fd < 0)
 		st.failed = 1;
-	if (fd < 0 && hwrng)
-		st.unavailable = 1;
-	if (fd >= 0 && hwrng && load_call(fd, hwrng)) {
-		st.unavailable = 1;
-		close(fd);
-		fd = -1;
-	}
 	while (fd >= 0 && !load_stop) {
 		t0 = now_ns();
-		if (load_call(fd, hwrng))
+		if (load_call(kind, fd))
 			st.failed++;
 		t1 = now_ns();
 		st.done++;
@@ -90,26 +161,42 @@ static inline void load_child(int out, int hwrng)
 	_exit(0);
 }
 
-/* Start @tpmrm GetRandom loops on /dev/tpmrm0 and, if @hwrng, a /dev/hwrng reader. */
-static inline int load_start(struct load *l, int tpmrm, int hwrng)
+static inline int load_spawn(struct load *l, enum load_kind kind)
 {
-	int i, p[2];
+	int p[2], i = l->n;
+
+	if (i >= LOAD_MAX || pipe(p))
+		return -1;
+	l->pid[i] = fork();
+	if (l->pid[i] < 0)
+		return -1;
+	if (l->pid[i] == 0) {
+		close(p[0]);
+		load_child(p[1], kind);
+	}
+	close(p[1]);
+	l->fd[i] = p[0];
+	l->kind[i] = kind;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Start @tpmrm GetRandom loops on /dev/tpmrm0 and one process of each kind
+ * in @with (LOAD_WITH_*).
+ */
+static inline int load_start(struct load *l, int tpmrm, unsigned int with)
+{
+	enum load_kind kind;
+	int i;
 
 	memset(l, 0, sizeof(*l));
-	for (i = 0; i < tpmrm + !!hwrng && i < LOAD_MAX; i++) {
-		if (pipe(p))
+	for (i = 0; i < tpmrm; i++)
+		if (load_spawn(l, LOAD_TPMRM))
 			return -1;
-		l->pid[i] = fork();
-		if (l->pid[i] < 0)
+	for (kind = LOAD_TPM0; kind <= LOAD_PCR; kind++)
+		if ((with & (1u << kind)) && load_spawn(l, kind))
 			return -1;
-		if (l->pid[i] == 0) {
-			close(p[0]);
-			load_child(p[1], i >= tpmrm);
-		}
-		close(p[1]);
-		l->fd[i] = p[0];
-		l->n++;
-	}
 	return 0;
 }
 
