@@ -46,6 +46,9 @@ static int window_transmit(struct tpmreserve_window *win)
 	}
 
 	win->commands++;
+	spin_lock(&dev->stats_lock);
+	dev->commands_passed++;
+	spin_unlock(&dev->stats_lock);
 	win->len = tpm_buf_length(&win->buf);
 	if (rc == 0)
 		tpmreserve_note_response(win);
@@ -144,7 +147,6 @@ static void window_account(struct tpmreserve_window *win, bool opened)
 		dev->windows_ended++;
 		if (win->how == TPMRESERVE_END_EXPIRED)
 			dev->windows_expired++;
-		dev->commands_passed += win->commands;
 		dev->owner_pid = 0;
 		dev->total_hold_us += win->hold_us;
 		if (win->hold_us > dev->longest_hold_us)
