@@ -28,6 +28,10 @@
 #define TPM_ST_SESSIONS		0x8002
 
 #define TPM_CC_CREATE_PRIMARY		0x0131
+#define TPM_CC_SEQUENCE_COMPLETE	0x013E
+#define TPM_CC_CREATE			0x0153
+#define TPM_CC_LOAD			0x0157
+#define TPM_CC_CONTEXT_LOAD		0x0161
 #define TPM_CC_CONTEXT_SAVE		0x0162
 #define TPM_CC_FLUSH_CONTEXT		0x0165
 #define TPM_CC_READ_PUBLIC		0x0173
@@ -37,13 +41,18 @@
 #define TPM_CC_GET_SESSION_AUDIT_DIGEST	0x014D
 #define TPM_CC_STARTUP			0x0144
 #define TPM_CC_SHUTDOWN			0x0145
+#define TPM_CC_EVENT_SEQUENCE_COMPLETE	0x0185
+#define TPM_CC_HASH_SEQUENCE_START	0x0186
+#define TPM_CC_CREATE_LOADED		0x0191
 
+#define TPM_RH_OWNER		0x40000001
 #define TPM_RH_NULL		0x40000007
 #define TPM_RH_ENDORSEMENT	0x4000000B
 #define TPM_RS_PW		0x40000009
 
 #define TPM_RC_SUCCESS		0x000
 #define TPM_RC_EXCLUSIVE	0x121
+#define TPM_RC_HANDLE		0x08B	/* format 1: the parameter number is or'ed in */
 
 #define TPM_HT_LOADED_SESSION	0x02000000
 #define TPM_HT_SAVED_SESSION	0x03000000
@@ -235,30 +244,53 @@ static inline int tpm_count_handles(int fd)
 	return objs + loaded + saved;
 }
 
-/*
- * TPM2_CreatePrimary of a restricted ECDSA P-256 signing key in
- * @hierarchy (Part 3, 24.1; template Part 2, 12.2.4).  Sets *handle;
- * returns the TPM's rc or -errno.
- */
-static inline int64_t tpm_create_signing_primary(int fd, uint32_t hierarchy, uint32_t *handle)
+/* TPMT_PUBLIC of an ECDSA P-256 signing key, restricted or not (Part 2, 12.2.4). */
+static inline void put_signing_template(struct tpm_cmd *pub, int restricted)
 {
-	struct tpm_cmd c, pub;
+	pub->n = 0;
+	put16(pub, 0x0023);		/* TPM_ALG_ECC */
+	put16(pub, 0x000B);		/* nameAlg SHA-256 */
+	/* fixedTPM fixedParent sensitiveDataOrigin userWithAuth sign, restricted */
+	put32(pub, restricted ? 0x00050072 : 0x00040072);
+	put16(pub, 0);			/* authPolicy */
+	put16(pub, 0x0010);		/* symmetric: TPM_ALG_NULL */
+	put16(pub, 0x0018);		/* scheme: ECDSA */
+	put16(pub, 0x000B);		/*   with SHA-256 */
+	put16(pub, 0x0003);		/* curve NIST P-256 */
+	put16(pub, 0x0010);		/* kdf: TPM_ALG_NULL */
+	put16(pub, 0);			/* unique.x */
+	put16(pub, 0);			/* unique.y */
+}
+
+/* TPMT_PUBLIC of a P-256 storage parent: restricted decrypt, AES-128-CFB. */
+static inline void put_storage_template(struct tpm_cmd *pub)
+{
+	pub->n = 0;
+	put16(pub, 0x0023);		/* TPM_ALG_ECC */
+	put16(pub, 0x000B);		/* nameAlg SHA-256 */
+	/* fixedTPM fixedParent sensitiveDataOrigin userWithAuth restricted decrypt */
+	put32(pub, 0x00030072);
+	put16(pub, 0);			/* authPolicy */
+	put16(pub, 0x0006);		/* symmetric: AES */
+	put16(pub, 128);		/*   128 bits */
+	put16(pub, 0x0043);		/*   CFB */
+	put16(pub, 0x0010);		/* scheme: TPM_ALG_NULL */
+	put16(pub, 0x0003);		/* curve NIST P-256 */
+	put16(pub, 0x0010);		/* kdf: TPM_ALG_NULL */
+	put16(pub, 0);			/* unique.x */
+	put16(pub, 0);			/* unique.y */
+}
+
+/*
+ * TPM2_CreatePrimary (Part 3, 24.1) in @hierarchy from the template in
+ * @pub.  Sets *handle; returns the TPM's rc or -errno.
+ */
+static inline int64_t tpm_create_primary(int fd, uint32_t hierarchy, const struct tpm_cmd *pub,
+					 uint32_t *handle)
+{
+	struct tpm_cmd c;
 	uint8_t rsp[TPM_MAX_CMD];
 	ssize_t n;
-
-	pub.n = 0;
-	put16(&pub, 0x0023);		/* TPM_ALG_ECC */
-	put16(&pub, 0x000B);		/* nameAlg SHA-256 */
-	/* fixedTPM fixedParent sensitiveDataOrigin userWithAuth restricted sign */
-	put32(&pub, 0x00050072);
-	put16(&pub, 0);			/* authPolicy */
-	put16(&pub, 0x0010);		/* symmetric: TPM_ALG_NULL */
-	put16(&pub, 0x0018);		/* scheme: ECDSA */
-	put16(&pub, 0x000B);		/*   with SHA-256 */
-	put16(&pub, 0x0003);		/* curve NIST P-256 */
-	put16(&pub, 0x0010);		/* kdf: TPM_ALG_NULL */
-	put16(&pub, 0);			/* unique.x */
-	put16(&pub, 0);			/* unique.y */
 
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_CREATE_PRIMARY);
 	put32(&c, hierarchy);
@@ -267,9 +299,264 @@ static inline int64_t tpm_create_signing_primary(int fd, uint32_t hierarchy, uin
 	put16(&c, 4);			/* inSensitive: empty userAuth and data */
 	put16(&c, 0);
 	put16(&c, 0);
+	put_tpm2b(&c, pub->b, pub->n);
+	put16(&c, 0);			/* outsideInfo */
+	put32(&c, 0);			/* creationPCR: none */
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp) == TPM_RC_SUCCESS)
+		*handle = get32(rsp + TPM_HDR);
+	return rsp_code(rsp);
+}
+
+/* A restricted ECDSA P-256 signing primary in @hierarchy. */
+static inline int64_t tpm_create_signing_primary(int fd, uint32_t hierarchy, uint32_t *handle)
+{
+	struct tpm_cmd pub;
+
+	put_signing_template(&pub, 1);
+	return tpm_create_primary(fd, hierarchy, &pub, handle);
+}
+
+/* A P-256 storage parent in @hierarchy. */
+static inline int64_t tpm_create_storage_primary(int fd, uint32_t hierarchy, uint32_t *handle)
+{
+	struct tpm_cmd pub;
+
+	put_storage_template(&pub);
+	return tpm_create_primary(fd, hierarchy, &pub, handle);
+}
+
+/* A key's outPrivate and outPublic from TPM2_Create, as TPM2B with their size fields. */
+struct tpm_key_blobs {
+	uint8_t priv[1024];
+	size_t priv_len;
+	uint8_t pub[1024];
+	size_t pub_len;
+};
+
+/* Copy the TPM2B at @p (bounded by @end) into @out; returns its length with the size field. */
+static inline ssize_t take_tpm2b(const uint8_t *p, const uint8_t *end, uint8_t *out, size_t cap)
+{
+	size_t len;
+
+	if (p + 2 > end)
+		return -EPROTO;
+	len = 2 + get16(p);
+	if (p + len > end || len > cap)
+		return -EPROTO;
+	memcpy(out, p, len);
+	return len;
+}
+
+/*
+ * TPM2_Create (Part 3, 12.1) of an unrestricted P-256 signing key under
+ * @parent.  Fills @k; returns the TPM's rc, -errno or -EPROTO.
+ */
+static inline int64_t tpm_create_signing_key(int fd, uint32_t parent, struct tpm_key_blobs *k)
+{
+	struct tpm_cmd c, pub;
+	uint8_t rsp[TPM_MAX_CMD];
+	const uint8_t *p, *end;
+	ssize_t n;
+
+	put_signing_template(&pub, 0);
+	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_CREATE);
+	put32(&c, parent);
+	put32(&c, 9);
+	put_pw_session(&c);
+	put16(&c, 4);			/* inSensitive: empty userAuth and data */
+	put16(&c, 0);
+	put16(&c, 0);
 	put_tpm2b(&c, pub.b, pub.n);
 	put16(&c, 0);			/* outsideInfo */
 	put32(&c, 0);			/* creationPCR: none */
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp))
+		return rsp_code(rsp);
+
+	p = rsp + TPM_HDR + 4;		/* parameterSize */
+	end = rsp + n;
+	n = take_tpm2b(p, end, k->priv, sizeof(k->priv));
+	if (n < 0)
+		return n;
+	k->priv_len = n;
+	n = take_tpm2b(p + n, end, k->pub, sizeof(k->pub));
+	if (n < 0)
+		return n;
+	k->pub_len = n;
+	return 0;
+}
+
+/* TPM2_Load (Part 3, 12.2) of @k under @parent.  Sets *handle; returns the rc or -errno. */
+static inline int64_t tpm_load(int fd, uint32_t parent, const struct tpm_key_blobs *k,
+			       uint32_t *handle)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_LOAD);
+	put32(&c, parent);
+	put32(&c, 9);
+	put_pw_session(&c);
+	put_bytes(&c, k->priv, k->priv_len);
+	put_bytes(&c, k->pub, k->pub_len);
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp) == TPM_RC_SUCCESS)
+		*handle = get32(rsp + TPM_HDR);
+	return rsp_code(rsp);
+}
+
+/*
+ * TPM2_CreateLoaded (Part 3, 12.9) of an unrestricted P-256 signing key
+ * under @parent; the template is a TPMT_PUBLIC.  Sets *handle.
+ */
+static inline int64_t tpm_create_loaded(int fd, uint32_t parent, uint32_t *handle)
+{
+	struct tpm_cmd c, pub;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	put_signing_template(&pub, 0);
+	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_CREATE_LOADED);
+	put32(&c, parent);
+	put32(&c, 9);
+	put_pw_session(&c);
+	put16(&c, 4);			/* inSensitive: empty userAuth and data */
+	put16(&c, 0);
+	put16(&c, 0);
+	put_tpm2b(&c, pub.b, pub.n);
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp) == TPM_RC_SUCCESS)
+		*handle = get32(rsp + TPM_HDR);
+	return rsp_code(rsp);
+}
+
+/* TPM2_ReadPublic (Part 3, 12.4) of @handle; returns the TPM's rc or -errno. */
+static inline int64_t tpm_read_public(int fd, uint32_t handle)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
+	put32(&c, handle);
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	return n < 0 ? n : rsp_code(rsp);
+}
+
+/*
+ * TPM2_HashSequenceStart (Part 3, 17.3) with an empty auth: SHA-256, or
+ * an event sequence when @event.  Sets *handle; returns the rc or -errno.
+ */
+static inline int64_t tpm_hash_sequence_start(int fd, int event, uint32_t *handle)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_HASH_SEQUENCE_START);
+	put16(&c, 0);				/* auth */
+	put16(&c, event ? 0x0010 : 0x000B);	/* TPM_ALG_NULL or SHA-256 */
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp) == TPM_RC_SUCCESS)
+		*handle = get32(rsp + TPM_HDR);
+	return rsp_code(rsp);
+}
+
+/* TPM2_SequenceComplete (Part 3, 17.5) of a hash sequence, with a last block. */
+static inline int64_t tpm_sequence_complete(int fd, uint32_t seq)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_SEQUENCE_COMPLETE);
+	put32(&c, seq);
+	put32(&c, 9);
+	put_pw_session(&c);
+	put_tpm2b(&c, "abc", 3);		/* buffer */
+	put32(&c, TPM_RH_NULL);			/* hierarchy: no ticket */
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	return n < 0 ? n : rsp_code(rsp);
+}
+
+/*
+ * TPM2_EventSequenceComplete (Part 3, 17.6) of an event sequence into no
+ * PCR: handles pcrHandle then sequenceHandle, one password session each.
+ */
+static inline int64_t tpm_event_sequence_complete(int fd, uint32_t seq)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_EVENT_SEQUENCE_COMPLETE);
+	put32(&c, TPM_RH_NULL);			/* pcrHandle */
+	put32(&c, seq);
+	put32(&c, 2 * 9);
+	put_pw_session(&c);
+	put_pw_session(&c);
+	put_tpm2b(&c, "abc", 3);		/* buffer */
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	return n < 0 ? n : rsp_code(rsp);
+}
+
+/* A saved context, TPMS_CONTEXT as the TPM marshals it. */
+struct tpm_context {
+	uint8_t b[2048];
+	size_t n;
+};
+
+/* TPM2_ContextSave (Part 3, 28.2) of @handle into @ctx; returns the rc or -errno. */
+static inline int64_t tpm_context_save(int fd, uint32_t handle, struct tpm_context *ctx)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_CONTEXT_SAVE);
+	put32(&c, handle);
+	cmd_finish(&c);
+	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (rsp_code(rsp))
+		return rsp_code(rsp);
+	if ((size_t)n - TPM_HDR > sizeof(ctx->b))
+		return -EPROTO;
+	ctx->n = n - TPM_HDR;
+	memcpy(ctx->b, rsp + TPM_HDR, ctx->n);
+	return 0;
+}
+
+/* TPM2_ContextLoad (Part 3, 28.3) of @ctx.  Sets *handle; returns the rc or -errno. */
+static inline int64_t tpm_context_load(int fd, const struct tpm_context *ctx, uint32_t *handle)
+{
+	struct tpm_cmd c;
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_CONTEXT_LOAD);
+	put_bytes(&c, ctx->b, ctx->n);
 	cmd_finish(&c);
 	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
 	if (n < 0)

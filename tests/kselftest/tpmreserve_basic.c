@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * tpmreserve in one process: a window passes commands through, refuses
- * malformed commands, power-state commands and other clients' handles,
- * and ends by END, expiry and the owner's death; windows queue.
+ * malformed commands and power-state commands, and ends by END, expiry
+ * and the owner's death; windows queue.  Handles are in
+ * tpmreserve_handles.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,78 +88,6 @@ TEST(bad_input)
 	EXPECT_EQ(1, res.commands);
 	EXPECT_EQ(9, res.refused);
 	close(fd);
-}
-
-/*
- * Test 6: a /dev/tpmrm0 client's session, and transient handles the
- * window did not create, are refused in the handle area, the
- * authorization area and FlushContext; the window's own are not.
- */
-TEST(isolation)
-{
-	uint32_t sessions[64], key, own_key;
-	struct audit_session other, own, stolen;
-	struct tpm_cmd c;
-	int rm, fd, n, i;
-
-	rm = open("/dev/tpmrm0", O_RDWR);
-	ASSERT_LE(0, rm);
-	ASSERT_EQ(0, tpm_start_audit_session(rm, &other));
-	ASSERT_EQ(0, tpm_create_signing_primary(rm, TPM_RH_NULL, &key));
-
-	fd = open(RESERVE, O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, window_begin(fd, 5000));
-
-	n = tpm_list_handles(fd, TPM_HT_LOADED_SESSION, sessions, 32);
-	ASSERT_LE(0, n);
-	i = tpm_list_handles(fd, TPM_HT_SAVED_SESSION, sessions + n, 32);
-	ASSERT_LE(0, i);
-	n += i;
-	ASSERT_LE(1, n) TH_LOG("the tpmrm0 client's session is not in the TPM");
-
-	for (i = 0; i < n; i++) {
-		stolen = other;
-		stolen.handle = sessions[i];
-		/* authorization area */
-		EXPECT_EQ(-EPERM, tpm_audited_get_random(fd, &stolen,
-							 TPMA_SESSION_AUDIT | TPMA_SESSION_CONTINUE));
-		/* handle area */
-		cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_CONTEXT_SAVE);
-		put32(&c, sessions[i]);
-		cmd_finish(&c);
-		EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
-		/* FlushContext */
-		EXPECT_EQ(-EPERM, tpm_flush(fd, sessions[i]));
-	}
-	for (i = 0; i < 3; i++) {
-		cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
-		put32(&c, TPM_HT_TRANSIENT + i);
-		cmd_finish(&c);
-		EXPECT_EQ(-EPERM, raw_write(fd, c.b, c.n));
-		EXPECT_EQ(-EPERM, tpm_flush(fd, TPM_HT_TRANSIENT + i));
-	}
-
-	/* The window's own session and object pass. */
-	ASSERT_EQ(0, tpm_start_audit_session(fd, &own));
-	EXPECT_EQ(0, tpm_audited_get_random(fd, &own, TPMA_SESSION_AUDIT |
-					    TPMA_SESSION_RESET | TPMA_SESSION_CONTINUE));
-	ASSERT_EQ(0, tpm_create_signing_primary(fd, TPM_RH_NULL, &own_key));
-	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
-	put32(&c, own_key);
-	cmd_finish(&c);
-	EXPECT_EQ((ssize_t)c.n, raw_write(fd, c.b, c.n));
-	EXPECT_LT(0, read(fd, c.b, sizeof(c.b)));
-	EXPECT_EQ(0, tpm_flush(fd, own_key));
-	EXPECT_EQ(0, window_end(fd, NULL));
-	close(fd);
-
-	/* The other client's session and key still work. */
-	EXPECT_EQ(0, tpm_audited_get_random(rm, &other, TPMA_SESSION_AUDIT |
-					    TPMA_SESSION_RESET | TPMA_SESSION_CONTINUE));
-	EXPECT_EQ(0, tpm_flush(rm, key));
-	EXPECT_EQ(0, tpm_flush(rm, other.handle));
-	close(rm);
 }
 
 /* Test 5: the second owner waits for the first; O_NONBLOCK gets EBUSY. */
