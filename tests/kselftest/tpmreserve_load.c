@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * tpmreserve under load: an exclusive audit session survives a window
- * while other processes hammer every path to the TPM that can be driven
- * from user space (/dev/tpmrm0, /dev/tpm0, /dev/hwrng, a PCR in sysfs),
+ * while other processes hammer every path to the TPM (/dev/tpmrm0,
+ * /dev/tpm0, /dev/hwrng, a PCR read through sysfs, IMA's PCR extend),
  * does not survive without one, and 500 windows in a row leak nothing.
- * IMA's PCR extends are the one path left out: see load_helpers.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,10 +60,16 @@ static unsigned int with_hwrng(void)
 	return hwrng_is_tpm(source, sizeof(source)) ? LOAD_WITH_HWRNG : 0;
 }
 
+/* IMA joins a load only when its measurements reach the TPM. */
+static unsigned int with_ima(void)
+{
+	return ima_extends_pcr() ? LOAD_WITH_IMA : 0;
+}
+
 /* The load of tests 1 and 2: four /dev/tpmrm0 loops and every other path. */
 static int full_load_start(struct load *load)
 {
-	return load_start(load, 4, LOAD_WITH_TPM0 | LOAD_WITH_PCR | with_hwrng());
+	return load_start(load, 4, LOAD_WITH_TPM0 | LOAD_WITH_PCR | with_hwrng() | with_ima());
 }
 
 /* Whether /dev/hwrng is part of the load; TAP says so when it is not. */
@@ -75,6 +80,17 @@ TEST(hwrng_reads_the_tpm)
 	if (!hwrng_is_tpm(source, sizeof(source)))
 		SKIP(return, "no TPM behind /dev/hwrng (current source: %s); the load leaves it out",
 		     source);
+}
+
+/*
+ * Whether IMA is part of the load: it must measure a file owned by
+ * IMA_UID when it is opened, and so extend PCR 10 in the kernel with
+ * tpm_pcr_extend(), the path IMA takes for every measurement.
+ */
+TEST(ima_reaches_the_tpm)
+{
+	if (!ima_extends_pcr())
+		SKIP(return, "IMA does not extend a PCR here; the load leaves it out");
 }
 
 /*
