@@ -63,6 +63,14 @@ static u32 window_end_locked(struct tpmreserve_window *win, u32 how)
 	return how;
 }
 
+/*
+ * The timer wheel rounds a timeout up to the granularity of the level it
+ * lands in: at HZ=250 a 60 s sleep may last 62 s.  Timeouts below 64
+ * jiffies sit in its first level, exact to the jiffy, so the thread
+ * sleeps at most that long at a time and ends the window on time.
+ */
+#define WINDOW_SLEEP_JIFFIES	63
+
 /* Serve the owner's commands until the window ends; returns how it ended. */
 static u32 window_serve(struct tpmreserve_window *win)
 {
@@ -72,7 +80,7 @@ static u32 window_serve(struct tpmreserve_window *win)
 	int rc;
 
 	for (;;) {
-		left = (long)(win->deadline - jiffies);
+		left = min_t(long, win->deadline - jiffies, WINDOW_SLEEP_JIFFIES);
 		if (left > 0)
 			wait_event_idle_timeout(owner->wq, window_has_work(win), left);
 

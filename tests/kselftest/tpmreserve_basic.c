@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -170,6 +171,30 @@ TEST(expiry)
 		EXPECT_LT(t_begin + 300000000ull, load.st[i].last_ns);
 	}
 	EXPECT_EQ(base, handles_in_tpm());
+	close(fd);
+}
+
+/*
+ * A window ends at its deadline, not when the kernel's timer wheel gets
+ * round to it: a 2100 ms sleep lands in a level of 256 ms granularity at
+ * HZ=250 and could end up to that much late.  The owner polls for the
+ * end; the window must have held the chip less than 2100 + 40 ms.
+ */
+TEST(expiry_on_time)
+{
+	struct pollfd p;
+	struct tpmreserve_end res;
+	int fd;
+
+	fd = open(RESERVE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, window_begin(fd, 2100));
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	EXPECT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(-ETIME, window_end(fd, &res));
+	TH_LOG("the window ended %lld us after its deadline", (long long)res.hold_us - 2100000);
+	EXPECT_LE(2100000, res.hold_us);
+	EXPECT_GT(2140000, res.hold_us);
 	close(fd);
 }
 
