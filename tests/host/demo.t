@@ -8,6 +8,8 @@
 # VM demo, the server down, a URL that is not https, a server whose CA is
 # not given.  make demo's build shows one line, its output only on failure.
 set -u
+# As a user at a shell runs it, not as a sub-make of make check.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/swtpm.sh"
 . "$top/tests/lib/certs.sh"
