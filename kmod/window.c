@@ -200,7 +200,11 @@ static int window_thread(void *data)
 		window_end_locked(win, TPMRESERVE_END_CHIP_ERROR);
 	} else {
 		win->held_since = ktime_get();
-		win->deadline = jiffies + msecs_to_jiffies(win->timeout_ms);
+		/*
+		 * One jiffy more: the current one is partly gone, and the
+		 * owner is granted at least timeout_ms.
+		 */
+		win->deadline = jiffies + msecs_to_jiffies(win->timeout_ms) + 1;
 		win->state = WINDOW_OPEN;
 	}
 	spin_unlock(&owner->lock);
