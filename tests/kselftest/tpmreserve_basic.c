@@ -182,7 +182,8 @@ TEST(expiry)
  * A window ends at its deadline, not when the kernel's timer wheel gets
  * round to it: a 2100 ms sleep lands in a level of 256 ms granularity at
  * HZ=250 and could end up to that much late.  The owner polls for the
- * end; the window must have held the chip less than 2100 + 40 ms.
+ * end; the window must have held the chip less than 2100 + 100 ms (the
+ * margin is for an emulated guest on a busy host).
  */
 TEST(expiry_on_time)
 {
@@ -198,7 +199,7 @@ TEST(expiry_on_time)
 	EXPECT_EQ(-ETIME, window_end(fd, &res));
 	TH_LOG("the window ended %lld us after its deadline", (long long)res.hold_us - 2100000);
 	EXPECT_LE(2100000, res.hold_us);
-	EXPECT_GT(2140000, res.hold_us);
+	EXPECT_GT(2200000, res.hold_us);
 	close(fd);
 }
 
