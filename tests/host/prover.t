@@ -158,6 +158,18 @@ prove early "https://localhost:$PORT/x"
 good "0.5-RTT data" "$work/www/small.bin" --committed "$(cat "$work/report" 2>/dev/null)"
 stop_servers
 
+# A record behind the server's close_notify is never read by libssl and
+# stays out of the proof, which the verifier accepts whole.
+test_server trailing
+prove trailing "https://localhost:$PORT/x"
+good "record after close_notify" "$work/www/small.bin"
+grep -q "left out of the proof: 1 server records (37 bytes)" "$ERR" &&
+	"$tw" ak --tcti "$TW_TCTI" -o "$work/ak.pem" >/dev/null 2>&1 &&
+	"$tw" verify "$PROOF" --ak "$work/ak.pem" --ca-file "$work/certs/ca.pem" >/dev/null \
+		2>"$work/trailing.verify"
+ok $? "record after close_notify: left out, said so, and the proof verifies ($(cat "$work/trailing.verify"))"
+stop_servers
+
 test_server plain
 printf 'posted body\n' >"$work/post.in"
 prove post "https://localhost:$PORT/echo" --data "$work/post.in" -H 'X-Test: yes'

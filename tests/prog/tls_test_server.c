@@ -16,6 +16,10 @@
  *           to --report how many bytes it had sent by then: all of them
  *           must be in the prover's commit
  *   hangup  reads the ClientHello and closes the connection
+ *   trailing  after the response and its close_notify, writes a record
+ *           no client can read (an application_data record with a tag
+ *           that cannot verify): what the client never read must stay
+ *           out of the proof
  *
  * Serves connections one after another until killed.
  */
@@ -116,6 +120,12 @@ static void serve_http(SSL *ssl, const char *body, size_t body_len)
 	if (body_len)
 		SSL_write_ex(ssl, body, body_len, &n);
 	SSL_shutdown(ssl);
+	if (!strcmp(mode, "trailing")) {
+		static const unsigned char junk[5 + 32] = { 0x17, 0x03, 0x03, 0x00, 32 };
+
+		if (write(SSL_get_fd(ssl), junk, sizeof(junk)) != sizeof(junk))
+			perror("tls_test_server: write");
+	}
 }
 
 /*

@@ -444,6 +444,11 @@ static enum tw_code exchange(struct attempt *a, SSL *ssl, const uint8_t *req, si
 				return fail(a, TW_STAGE_HTTP, st, TW_E_IO,
 					    "the server did not answer within %u ms",
 					    a->o->io_timeout_ms);
+			if (a->tr.err == EFBIG)
+				return fail(a, TW_STAGE_PROOF, st, TW_E_PROOF,
+					    "the response is too large for a proof (at most %u MiB "
+					    "and %u records from the server)",
+					    TW_PROVE_MAX_SERVER_BYTES >> 20, TW_PROOF_MAX_RECORDS);
 			return fail(a, TW_STAGE_HTTP, st, TW_E_TLS,
 				    "reading the HTTP response failed: %s",
 				    a->tr.err ? strerror(a->tr.err)
@@ -481,6 +486,38 @@ static enum tw_code copy_records(struct attempt *a, struct tw_proof *p, struct t
 		r->time_ns = w->time_ns;
 		p->record_count = i + 1;
 	}
+	return TW_OK;
+}
+
+/*
+ * The proof holds what libssl read, no more: server records that arrived
+ * after the response was complete (behind a close_notify, or anything a
+ * server sends once the body is in) were never checked by libssl and
+ * may not even verify; they would make a proof the verifier refuses.
+ * They are the tail of the server's stream, after every bound record.
+ */
+static enum tw_code drop_unread(struct attempt *a, struct tw_proof *p, struct tw_status *st)
+{
+	size_t i, kept = 0, dropped = 0;
+
+	for (i = 0; i < p->record_count; i++) {
+		struct tw_proof_record *r = &p->records[i];
+
+		if (r->dir == TW_DIR_SERVER && r->offset + r->len > a->tr.served) {
+			if (i < p->bound_records)
+				return fail(a, TW_STAGE_PROOF, st, TW_E_PROOF,
+					    "a handshake record was never read by the TLS library");
+			dropped += r->len;
+			free(r->data);
+			continue;
+		}
+		p->records[kept++] = *r;
+	}
+	if (kept < p->record_count)
+		note(a->o, "left out of the proof: %zu server records (%zu bytes) that arrived "
+		     "after the response and that the TLS library never read",
+		     p->record_count - kept, dropped);
+	p->record_count = kept;
 	return TW_OK;
 }
 
@@ -627,6 +664,41 @@ static enum tw_code handshake(struct attempt *a, SSL *ssl, struct tw_status *st)
 }
 
 /* The HTTP/1.1 request and its response, then our close_notify. */
+/* Has a whole server record arrived that libssl has not read yet? */
+static bool record_waiting(const struct attempt *a)
+{
+	for (size_t i = a->tr.count; i-- > 0;) {
+		const struct tw_wire_record *r = &a->tr.recs[i];
+
+		if (r->dir == TW_DIR_SERVER)
+			return r->offset >= a->tr.served;
+	}
+	return false;
+}
+
+/*
+ * The response is complete; what the server sent behind it and has
+ * already arrived (its close_notify, typically) is read too, record by
+ * record, as long as libssl accepts it.  A record libssl refuses is
+ * counted as unread, so drop_unread() leaves it out of the proof.
+ */
+static void read_trailing(struct attempt *a, SSL *ssl)
+{
+	uint8_t buf[256];
+	size_t got;
+
+	while (record_waiting(a)) {
+		size_t before = a->tr.served;
+
+		if (SSL_read_ex(ssl, buf, sizeof(buf), &got) == 1)
+			continue;
+		if (SSL_get_error(ssl, 0) != SSL_ERROR_ZERO_RETURN)
+			a->tr.served = before;
+		ERR_clear_error();
+		return;
+	}
+}
+
 static enum tw_code fetch(struct attempt *a, SSL *ssl, const uint8_t *req, size_t req_len,
 			  struct tw_status *st)
 {
@@ -638,6 +710,7 @@ static enum tw_code fetch(struct attempt *a, SSL *ssl, const uint8_t *req, size_
 		tw_http_response_release(&resp);
 		return rc;
 	}
+	read_trailing(a, ssl);
 	SSL_shutdown(ssl);
 	a->res->http_status = resp.status;
 	a->res->body = resp.body;
@@ -742,6 +815,8 @@ static enum tw_code attempt_once(struct attempt *a, const uint8_t *req, size_t r
 		rc = fetch(a, ssl, req, req_len, st);
 	if (!rc)
 		rc = copy_records(a, &a->res->proof, st);
+	if (!rc)
+		rc = drop_unread(a, &a->res->proof, st);
 	if (!rc)
 		rc = self_check(a, &a->res->proof, st);
 out:

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <tlswitness/prove.h>
+
 #include "prover.h"
 
 /* RFC 8446 section 5.2: no record fragment is longer than 2^14 + 256. */
@@ -77,6 +79,10 @@ static int split_records(struct tw_transcript *rec, enum tw_dir d, uint64_t now)
 		}
 		if (s->len - s->rec_start < 5 + frag)
 			break;
+		if (rec->count == TW_PROOF_MAX_RECORDS) {
+			rec->err = EFBIG;	/* more records than a proof may hold */
+			return -1;
+		}
 		if (rec->count == rec->cap) {
 			size_t cap = rec->cap ? 2 * rec->cap : 64;
 
@@ -121,6 +127,10 @@ static int receive_now(struct tw_transcript *rec)
 	struct tw_stream *s = &rec->stream[TW_DIR_SERVER];
 	ssize_t n;
 
+	if (s->len >= TW_PROVE_MAX_SERVER_BYTES) {
+		rec->err = EFBIG;	/* more than a proof may hold */
+		return -1;
+	}
 	if (stream_reserve(s, READ_CHUNK)) {
 		rec->err = ENOMEM;
 		return -1;
@@ -140,7 +150,8 @@ static int receive_now(struct tw_transcript *rec)
 	}
 	s->len += n;
 	if (split_records(rec, TW_DIR_SERVER, tw_now_ns())) {
-		rec->err = ENOMEM;
+		if (!rec->err)
+			rec->err = ENOMEM;
 		return -1;
 	}
 	return 1;
@@ -291,7 +302,8 @@ static int bio_write(BIO *b, const char *in, size_t len, size_t *done)
 	memcpy(s->buf + s->len, in, len);
 	s->len += len;
 	if (split_records(rec, TW_DIR_CLIENT, tw_now_ns())) {
-		rec->err = ENOMEM;
+		if (!rec->err)
+			rec->err = ENOMEM;
 		return -1;
 	}
 	*done = len;

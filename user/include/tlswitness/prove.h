@@ -26,6 +26,11 @@
  */
 #define TW_PROVE_SETTLE_AFTER_FINISHED_US	100
 #define TW_PROVE_IO_TIMEOUT_MS	10000
+/*
+ * The most server bytes a proof records: their base64 and the records'
+ * fields stay under the proof format's 256 MiB (TW_PROOF_MAX_BYTES).
+ */
+#define TW_PROVE_MAX_SERVER_BYTES	(128u << 20)
 #define TW_PROVE_WINDOW_MS	10000
 #define TW_PROVE_RETRIES	5
 
