@@ -64,6 +64,8 @@ struct forge {
 	int rsa_ak;	     /* the test AK is RSA: TPM2_ALG_RSASSA or TPM2_ALG_RSAPSS */
 	int spoil_signature; /* flip a bit of the proof's signature after resealing */
 	uint8_t nonce[TW_PROOF_MAX_NONCE];
+	/* for a proof that verifies: what its result must also show */
+	int (*expect)(const struct forge *f, const struct tw_verify_result *res);
 };
 
 static EVP_PKEY *real_ak, *test_ak, *test_rsa, *other_ak;
@@ -790,8 +792,8 @@ static int run_case(const struct forge_case *c)
 	}
 	code = tw_verify(&f.p, &f.o, &res, &st);
 	if (c->want == TW_CHECK_NONE)
-		good = ok(code == TW_OK && states_agree(&res), "%s: verifies (%s)", c->name,
-			  st.msg);
+		good = ok(code == TW_OK && states_agree(&res) && (!f.expect || f.expect(&f, &res)),
+			  "%s: verifies (%s)", c->name, st.msg);
 	else
 		good = ok(code == TW_E_VERIFY && res.failed == c->want && strstr(st.msg, c->why) &&
 				  states_agree(&res),
@@ -885,6 +887,21 @@ static int m_proof_nonce(struct forge *f)
 {
 	f->p.nonce[0] ^= 0x01;
 	f->p.nonce_len = f->p.nonce_len ? f->p.nonce_len : 1;
+	return 0;
+}
+
+/* The proof's nonce field rewritten; the verifier gives the nonce the TPM signed. */
+static int m_nonce_field(struct forge *f)
+{
+	static const uint8_t other[] = {0xde, 0xad, 0xbe, 0xef};
+
+	if (!f->p.nonce_len)
+		return -1;
+	memcpy(f->nonce, f->p.nonce, f->p.nonce_len);
+	f->o.nonce = f->nonce;
+	f->o.nonce_len = f->p.nonce_len;
+	memcpy(f->p.nonce, other, sizeof(other));
+	f->p.nonce_len = sizeof(other);
 	return 0;
 }
 
@@ -1171,6 +1188,52 @@ static int m_commit_after_told(struct forge *f)
 	return 0;
 }
 
+/*
+ * A commit that ends one byte into its last record: the record holding
+ * that byte is consistent, never attested, and no record past the
+ * committed bytes or without a tag is attested.
+ */
+static int commit_mid_record_classes(const struct forge *f, const struct tw_verify_result *res)
+{
+	uint64_t end = f->p.commits[0].server_bytes;
+	size_t i;
+	int split = 0;
+
+	if (res->committed_bytes != end)
+		return 0;
+	for (i = 0; i < res->record_count; i++) {
+		const struct tw_proof_record *r = &f->p.records[res->records[i].proof_index];
+		int attested = res->records[i].cls == TW_RECORD_ATTESTED;
+
+		if (r->dir != TW_DIR_SERVER)
+			continue;
+		if (r->offset < end && r->offset + r->len > end) {
+			split = 1;
+			if (res->records[i].cls != TW_RECORD_CONSISTENT)
+				return 0;
+		}
+		if (attested && (r->offset + r->len > end ||
+				 res->records[i].tls->type == TW_TLS_CT_CHANGE_CIPHER_SPEC))
+			return 0;
+	}
+	return split;
+}
+
+static int m_commit_mid_record(struct forge *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->p.record_count; i++)
+		if (f->p.records[i].dir == TW_DIR_SERVER &&
+		    f->p.records[i].offset + f->p.records[i].len == f->p.commits[0].server_bytes) {
+			f->p.commits[0].server_bytes = f->p.records[i].offset + 1;
+			f->reseal = f->recommit = 1;
+			f->expect = commit_mid_record_classes;
+			return 0;
+		}
+	return -1;
+}
+
 static int m_client_share(struct forge *f)
 {
 	struct tw_audit_replay *rp = calloc(1, sizeof(*rp));
@@ -1292,6 +1355,8 @@ static const struct forge_case cases[] = {
 	 m_other_ak},
 	{"wrong nonce", TW_CHECK_QUALIFYING_DATA, "another nonce", m_wrong_nonce},
 	{"nonce field changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_proof_nonce},
+	{"nonce field rewritten, the verifier gives the signed nonce", TW_CHECK_QUALIFYING_DATA,
+	 "nonce field is not the verifier's", m_nonce_field},
 	{"record: bit flipped", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_bit},
 	{"record: time changed", TW_CHECK_QUALIFYING_DATA, "does not bind", m_record_time},
 	{"transcript truncated inside the bound records", TW_CHECK_QUALIFYING_DATA,
@@ -1337,6 +1402,7 @@ static const struct forge_case cases[] = {
 	{"commit after ZGen claimed as before", TW_CHECK_SEQUENCE, "zgen entry",
 	 m_commit_after_claimed},
 	{"commit after ZGen, indices true", TW_CHECK_SEQUENCE, "no commit", m_commit_after_told},
+	{"commit ending one byte into a record", TW_CHECK_NONE, "", m_commit_mid_record},
 	{"ClientHello share changed", TW_CHECK_CLIENT_SHARE, "ClientHello key share",
 	 m_client_share},
 	{"ZGen input changed", TW_CHECK_SERVER_SHARE, "ServerHello key share", m_zgen_input},

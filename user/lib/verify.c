@@ -300,6 +300,16 @@ static enum tw_code tw_check_attestation(struct tw_verifier *v)
 			       "%zu records",
 			       p->bound_records);
 	}
+
+	/*
+	 * The signature binds the verifier's nonce, not the proof's field: a
+	 * field that says otherwise is the prover's word against the TPM's,
+	 * and a report must never show it as the verifier's.
+	 */
+	if (o->nonce && (p->nonce_len != o->nonce_len || memcmp(p->nonce, o->nonce, o->nonce_len)))
+		return tw_fail(v, TW_CHECK_QUALIFYING_DATA,
+			       "the proof's nonce field is not the verifier's nonce, which the "
+			       "signed qualifyingData binds");
 	v->res->nonce_checked = o->nonce != NULL;
 	tw_pass(v, TW_CHECK_QUALIFYING_DATA);
 
@@ -491,8 +501,8 @@ static enum tw_code tw_check_commits(struct tw_verifier *v)
 				       "commit %zu (log entry %zu) is not the SHA-256 of the first "
 				       "%llu server bytes",
 				       i, c->entry, (unsigned long long)c->server_bytes);
-		if (!rp->commits[i].after_zgen && c->server_bytes > v->res->attested_bytes)
-			v->res->attested_bytes = c->server_bytes;
+		if (!rp->commits[i].after_zgen && c->server_bytes > v->res->committed_bytes)
+			v->res->committed_bytes = c->server_bytes;
 	}
 	tw_pass(v, TW_CHECK_COMMIT);
 	return TW_OK;
@@ -718,8 +728,11 @@ static enum tw_code tw_check_bound(struct tw_verifier *v)
  * 8446 section 5, appendix D.4), has no AEAD tag and is outside the
  * transcript: nothing vouches for it, whoever sent it.  The hellos are
  * plaintext too, but the server's CertificateVerify signs the transcript
- * that holds them.  A server record is attested when its last byte lies
- * inside the bytes committed before ZGen.
+ * that holds them.  A server record is attested only when it lies wholly
+ * inside the bytes committed before ZGen: a commit is a byte count and may
+ * end inside a record, whose committed part alone the TPM cannot vouch
+ * for, since its AEAD tag comes after.  Every commit covers a prefix of
+ * the server's stream, so the longest one before ZGen decides.
  */
 static enum tw_record_class tw_record_class(const struct tw_verify_result *res,
 					    const struct tw_verify_record *rec,
@@ -729,7 +742,7 @@ static enum tw_record_class tw_record_class(const struct tw_verify_result *res,
 		return TW_RECORD_UNAUTHENTICATED;
 	if (rec->dir == TW_TLS_CLIENT)
 		return TW_RECORD_CLIENT;
-	if (r->offset + r->len <= res->attested_bytes)
+	if (r->offset + r->len <= res->committed_bytes)
 		return TW_RECORD_ATTESTED;
 	return TW_RECORD_CONSISTENT;
 }

@@ -94,7 +94,7 @@ struct tw_verify_opts {
 
 /* How far the TPM vouches for a record (Documentation/claims.rst). */
 enum tw_record_class {
-	TW_RECORD_ATTESTED = 1,	  /* server bytes committed before ZGen */
+	TW_RECORD_ATTESTED = 1,	  /* a server record wholly committed before ZGen */
 	TW_RECORD_CONSISTENT,	  /* server bytes after: consistent with the keys, no more */
 	TW_RECORD_CLIENT,	  /* sent by the prover */
 	TW_RECORD_UNAUTHENTICATED, /* no AEAD tag, not in the transcript: compatibility CCS */
@@ -122,7 +122,13 @@ struct tw_verify_result {
 	struct tw_audit_replay *replay;
 	struct tw_tls_session *tls;
 
-	uint64_t attested_bytes;	  /* server stream bytes committed before ZGen */
+	/*
+	 * The server stream's bytes [0, committed_bytes) committed before ZGen.
+	 * Not all of them are attested: a commit may end inside a record, and
+	 * the change_cipher_spec among them has no tag.  Records' cls says
+	 * what is attested.
+	 */
+	uint64_t committed_bytes;
 	struct tw_verify_record *records; /* one per proof record, in proof order */
 	size_t record_count;
 	size_t attested, consistent, client, unauthenticated; /* records of each class */
