@@ -55,23 +55,27 @@ json() {
 # to its Finished attested, ServerHello included, the rest of the server's
 # records consistent, the client's records client, every change_cipher_spec
 # (no AEAD tag, outside the transcript) unauthenticated whoever sent it, and
-# the counts and byte totals in agreement.
+# the counts and byte totals in agreement.  The committed byte count is
+# never called attested: it takes in the change_cipher_spec and may end
+# inside a record.
 CLASSES='(all((x["class"] == "unauthenticated") == (x["type"] == "change_cipher_spec")
         for x in r["records"])
 and all(x["class"] == "client" for x in r["records"] if x["dir"] == "client"
         and x["type"] != "change_cipher_spec")
 and all(x["class"] == "attested" for x in r["records"] if x["dir"] == "server"
         and x["type"] != "change_cipher_spec"
-        and x["offset"] + x["length"] <= r["attested_server_bytes"])
+        and x["offset"] + x["length"] <= r["committed_server_bytes"])
 and all(x["class"] == "consistent" for x in r["records"] if x["dir"] == "server"
-        and x["offset"] + x["length"] > r["attested_server_bytes"])
+        and x["offset"] + x["length"] > r["committed_server_bytes"])
 and any("server_hello" in x.get("messages", []) and x["class"] == "attested"
         for x in r["records"] if x["dir"] == "server")
 and any("finished" in x.get("messages", []) and x["class"] == "attested"
         for x in r["records"] if x["dir"] == "server")
 and all(r["counts"][c] == sum(x["class"] == c for x in r["records"])
         for c in ("attested", "consistent", "client", "unauthenticated"))
-and r["attested_server_bytes"] == r["tpm"]["commits"][0]["server_bytes"])'
+and r["attested_records"] == [x["index"] for x in r["records"] if x["class"] == "attested"]
+and "attested_server_bytes" not in r and r["version"] == 2
+and r["committed_server_bytes"] == r["tpm"]["commits"][0]["server_bytes"])'
 
 # The records the attestation binds: a prefix holding the client's Finished
 # and none of the HTTP exchange's client records.
@@ -158,6 +162,16 @@ verify ecdsa --nonce "$nonce"
 	grep -q "^  bound     records \[0, [0-9]*) by the signed" "$work/ecdsa.out" &&
 	grep -q "does not vouch" "$work/ecdsa.out" && [ ! -s "$work/ecdsa.verr" ]
 ok $? "text report: handshake claim, classes per record, the limit of 'consistent'"
+grep -Eq "^  attested  server records [0-9]+(-[0-9]+)?(, [0-9]+(-[0-9]+)?)*: whole records committed before ZGen" \
+	"$work/ecdsa.out" &&
+	grep -q "^  committed server bytes \[0, [0-9]*) before ZGen" "$work/ecdsa.out" &&
+	! grep -q "server bytes \[0, [0-9]*) attested" "$work/ecdsa.out" &&
+	grep -q "^  nonce     $nonce: the verifier's" "$work/ecdsa.out"
+ok $? "text report: the attested server records by row, the committed bytes not called attested"
+verify ecdsa
+tr -s ' \n' ' ' <"$work/ecdsa.out" | grep -q " nonce $nonce: the proof's field, the prover's word" &&
+	! grep -q "the verifier's, so" "$work/ecdsa.out"
+ok $? "text report without --nonce: the nonce is the proof's field, the prover's word"
 
 # How the transcript ends: the text report says what --json says, in words.
 cp "$work/ecdsa.json" "$work/ends.json"
@@ -210,6 +224,21 @@ verify nonce --nonce 00 --json
 refused nonce 1 "check 2 qualifying-data failed.*another nonce" "a nonce the proof was not made for"
 json nonce 'not r["verified"] and r["failed"]["check"] == "qualifying-data" and r["failed"]["step"] == 2'
 ok $? "--json on failure names the failed check and its step"
+
+# The proof's nonce field rewritten: the signature binds the verifier's
+# nonce, so the field must match it, and the report never shows the field
+# as the verifier's.
+sed -E "s/\"nonce\": *\"$nonce\"/\"nonce\":\"deadbeef\"/" "$work/ecdsa.json" >"$work/nonce-field.json"
+! cmp -s "$work/ecdsa.json" "$work/nonce-field.json"
+ok $? "forged: the proof's nonce field rewritten to deadbeef"
+verify nonce-field --nonce "$nonce" --json
+refused nonce-field 1 "check 2 qualifying-data failed.*nonce field is not the verifier's nonce" \
+	"forged nonce field, the verifier's nonce given"
+json nonce-field 'not r["verified"] and "tpm" not in r'
+ok $? "--json: the forged nonce field is not reported as checked"
+verify nonce-field
+refused nonce-field 1 "check 2 qualifying-data failed.*does not bind" \
+	"forged nonce field, no --nonce"
 
 cp "$work/ecdsa.json" "$work/host.json"
 verify host --host otherhost.invalid

@@ -436,14 +436,62 @@ static void print_rejected(const char *path, const struct tw_verify_result *r)
 		       tw_check_state_name(r->checks[c]));
 }
 
-static void print_text(const char *path, const struct tw_proof *p, const struct tw_verify_result *r)
+/*
+ * The table rows of the records classed attested, as "1, 3-6" into @out;
+ * "none" if there is none.  Numbers run on only where the rows do.
+ */
+static void attested_rows(const struct tw_verify_result *r, char *out, size_t size)
+{
+	size_t i, first, n = 0;
+
+	out[0] = 0;
+	for (i = 0; i < r->record_count && n < size; i++) {
+		if (r->records[i].cls != TW_RECORD_ATTESTED)
+			continue;
+		first = i;
+		while (i + 1 < r->record_count && r->records[i + 1].cls == TW_RECORD_ATTESTED)
+			i++;
+		if (first == i)
+			n += snprintf(out + n, size - n, "%s%zu", n ? ", " : "", i);
+		else
+			n += snprintf(out + n, size - n, "%s%zu-%zu", n ? ", " : "", first, i);
+	}
+	if (!n)
+		snprintf(out, size, "none");
+}
+
+/*
+ * The nonce line.  With --nonce the value shown is the verifier's, which
+ * the signature binds (the proof's field was checked to be the same).
+ * Without it the value is the proof's field: bound by the signature, but
+ * chosen by the prover, so it shows nothing about when the proof was made.
+ */
+static void print_nonce(const struct tw_proof *p, const struct tw_verify_opts *o,
+			const struct tw_verify_result *r)
+{
+	char nonce[2 * TW_PROOF_MAX_NONCE + 1], line[512];
+
+	if (r->nonce_checked) {
+		hex(nonce, o->nonce, o->nonce_len);
+		printf("  nonce     %s: the verifier's (--nonce), so the session is fresh\n", nonce);
+		return;
+	}
+	hex(nonce, p->nonce, p->nonce_len);
+	snprintf(line, sizeof(line),
+		 "%s: the proof's field, the prover's word: the signature binds it, but no "
+		 "--nonce was given to check it against, so freshness unknown",
+		 p->nonce_len ? nonce : "none");
+	print_folded("  nonce     ", line, 78);
+}
+
+static void print_text(const char *path, const struct tw_proof *p, const struct tw_verify_opts *o,
+		       const struct tw_verify_result *r)
 {
 	const struct tw_tls_session *s = r->tls;
 	const TPMS_CLOCK_INFO *ci = &r->attest.clockInfo;
-	char nonce[2 * TW_PROOF_MAX_NONCE + 1], content[160];
+	char content[160], rows[512], line[768];
 	size_t i;
 
-	hex(nonce, p->nonce, p->nonce_len);
 	printf("proof       %s\n", path);
 	printf("result      verified: all %u checks ran and passed\n\n", checks_passed(r));
 
@@ -471,11 +519,7 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	       " ms at the attestation, resetCount %u, restartCount %u, safe %s\n",
 	       ci->clock, ci->resetCount, ci->restartCount, ci->safe ? "yes" : "no");
 	printf("  firmware  0x%016" PRIx64 "\n", r->attest.firmwareVersion);
-	if (r->nonce_checked)
-		printf("  nonce     %s: the verifier's, so the session is fresh\n", nonce);
-	else
-		printf("  nonce     %s: not checked (no --nonce given), freshness unknown\n",
-		       p->nonce_len ? nonce : "none");
+	print_nonce(p, o, r);
 	printf("  channel   %s, %u retries (the prover's word, not signed)\n",
 	       p->channel == TW_CHANNEL_RESERVED ? "reserved" : "fallback", p->retries);
 	printf("  log       key created at entry %zu, ZGen at entry %zu\n", r->replay->reset_index,
@@ -489,9 +533,17 @@ static void print_text(const char *path, const struct tw_proof *p, const struct 
 	       p->bound_records);
 
 	printf("\ntranscript: %zu records (%zu attested, %zu consistent, %zu client, %zu "
-	       "unauthenticated); server bytes [0, %" PRIu64 ") attested\n",
-	       r->record_count, r->attested, r->consistent, r->client, r->unauthenticated,
-	       r->attested_bytes);
+	       "unauthenticated)\n",
+	       r->record_count, r->attested, r->consistent, r->client, r->unauthenticated);
+	attested_rows(r, rows, sizeof(rows));
+	snprintf(line, sizeof(line),
+		 "server records %s: whole records committed before ZGen, not the CCS", rows);
+	print_folded("  attested  ", line, 78);
+	snprintf(line, sizeof(line),
+		 "server bytes [0, %" PRIu64 ") before ZGen; a part of a record and the "
+		 "change_cipher_spec among them are not attested",
+		 r->committed_bytes);
+	print_folded("  committed ", line, 78);
 	printf("  %4s %10s %-6s %8s %6s %-11s %-15s %s\n", "#", "time ms", "dir", "offset",
 	       "length", "keys", "class", "content");
 	for (i = 0; i < r->record_count; i++) {
@@ -566,7 +618,8 @@ static json_object *json_handshake(const struct tw_verify_result *r)
 	return o;
 }
 
-static json_object *json_tpm(const struct tw_proof *p, const struct tw_verify_result *r)
+static json_object *json_tpm(const struct tw_proof *p, const struct tw_verify_opts *opts,
+			     const struct tw_verify_result *r)
 {
 	const TPMS_CLOCK_INFO *ci = &r->attest.clockInfo;
 	json_object *o = json_object_new_object(), *commits = json_object_new_array();
@@ -581,7 +634,11 @@ static json_object *json_tpm(const struct tw_proof *p, const struct tw_verify_re
 	json_object_object_add(o, "firmware_version", jstr(buf));
 	hex(buf, r->attest.qualifiedSigner.name, r->attest.qualifiedSigner.size);
 	json_object_object_add(o, "qualified_signer", jstr(buf));
-	hex(buf, p->nonce, p->nonce_len);
+	/* The verifier's nonce when it was checked; the proof's field otherwise. */
+	if (r->nonce_checked)
+		hex(buf, opts->nonce, opts->nonce_len);
+	else
+		hex(buf, p->nonce, p->nonce_len);
 	json_object_object_add(o, "nonce", jstr(buf));
 	json_object_object_add(o, "nonce_checked", json_object_new_boolean(r->nonce_checked));
 	json_object_object_add(o, "channel",
@@ -639,14 +696,26 @@ static json_object *json_record(const struct tw_proof *p, const struct tw_verify
 	return o;
 }
 
-static void print_json(const struct tw_proof *p, const struct tw_verify_result *r,
-		       const struct tw_status *st, int verified)
+/* The table rows of the records classed attested. */
+static json_object *json_attested_records(const struct tw_verify_result *r)
+{
+	json_object *arr = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < r->record_count; i++)
+		if (r->records[i].cls == TW_RECORD_ATTESTED)
+			json_object_array_add(arr, json_object_new_uint64(i));
+	return arr;
+}
+
+static void print_json(const struct tw_proof *p, const struct tw_verify_opts *opts,
+		       const struct tw_verify_result *r, const struct tw_status *st, int verified)
 {
 	json_object *o = json_object_new_object(), *failed, *records, *counts;
 	size_t i;
 
 	json_object_object_add(o, "format", jstr("tlswitness verification"));
-	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "version", json_object_new_int(2));
 	json_object_object_add(o, "verified", json_object_new_boolean(verified));
 	json_object_object_add(o, "checks", json_checks(r));
 	if (verified) {
@@ -662,9 +731,10 @@ static void print_json(const struct tw_proof *p, const struct tw_verify_result *
 	json_object_object_add(o, "failed", failed);
 	if (verified) {
 		json_object_object_add(o, "handshake", json_handshake(r));
-		json_object_object_add(o, "tpm", json_tpm(p, r));
-		json_object_object_add(o, "attested_server_bytes",
-				       json_object_new_uint64(r->attested_bytes));
+		json_object_object_add(o, "tpm", json_tpm(p, opts, r));
+		json_object_object_add(o, "attested_records", json_attested_records(r));
+		json_object_object_add(o, "committed_server_bytes",
+				       json_object_new_uint64(r->committed_bytes));
 		counts = json_object_new_object();
 		json_object_object_add(counts, "attested", json_object_new_uint64(r->attested));
 		json_object_object_add(counts, "consistent", json_object_new_uint64(r->consistent));
@@ -792,9 +862,9 @@ int tw_cli_verify(int argc, char **argv)
 	code = tw_verify_file(path, &o, &proof, &res, &st);
 	if (code == TW_OK || code == TW_E_VERIFY || code == TW_E_PROOF) {
 		if (json)
-			print_json(&proof, &res, &st, code == TW_OK);
+			print_json(&proof, &o, &res, &st, code == TW_OK);
 		else if (code == TW_OK)
-			print_text(path, &proof, &res);
+			print_text(path, &proof, &o, &res);
 		else
 			print_rejected(path, &res);
 	}
