@@ -9,11 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 tw="$top/build/tlswitness"
 work=$(mktemp -d /tmp/tw-ak.XXXXXX)
 trap 'swtpm_stop; rm -rf "$work"' EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 if ! swtpm_start; then
 	echo "not ok 1 - swtpm starts"

@@ -13,11 +13,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tw=$top/build/tlswitness
 check=$top/build/tests/prog/proof_check
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "ok 1 - end to end in the VM # SKIP needs root (scripts/vm shares the checkout)"

@@ -10,11 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/tw-install.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 kver=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)
 root=$work/root

@@ -12,11 +12,7 @@ cd "$top" || exit 1
 vm=$top/scripts/vm
 work=$(mktemp -d "$top/build/vm-runner-test.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 boot_times=()
 

@@ -9,11 +9,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/vm.sh
 . "$top/tests/lib/vm.sh"
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 [ "$(id -u)" = 0 ]
 ok $? "runs as root"

@@ -7,11 +7,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 win="$top/build/tests/prog/tpm-window"
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 loaded_here=0
 hammer_pid=

@@ -7,11 +7,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/vtpm.sh
 . "$top/tests/lib/vtpm.sh"
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 trap vtpm_remove EXIT
 
 vtpm_create

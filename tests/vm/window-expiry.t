@@ -19,11 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 tw=$top/build/tlswitness
 prog=$top/build/tests/prog/window-expiry
 sysfs=/sys/class/misc/tpmreserve0
-n=0
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$top/tests/lib/tap.sh"
 
 work=$(mktemp -d /tmp/tw-window-expiry.XXXXXX)
 loaded_here=0
