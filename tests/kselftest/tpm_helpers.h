@@ -158,6 +158,24 @@ static inline ssize_t tpm_xfer(int fd, const struct tpm_cmd *c, uint8_t *rsp, si
 	return n;
 }
 
+/*
+ * Send @c and read its response: the TPM's response code, or -errno of
+ * the transfer.  On success, the response's first handle goes to
+ * *@handle when @handle is not NULL (commands that create one).
+ */
+static inline int64_t tpm_call(int fd, const struct tpm_cmd *c, uint32_t *handle)
+{
+	uint8_t rsp[TPM_MAX_CMD];
+	ssize_t n;
+
+	n = tpm_xfer(fd, c, rsp, sizeof(rsp));
+	if (n < 0)
+		return n;
+	if (handle && rsp_code(rsp) == TPM_RC_SUCCESS)
+		*handle = get32(rsp + TPM_HDR);
+	return rsp_code(rsp);
+}
+
 /* A password session with an empty password (Part 1, 19.8.4). */
 static inline void put_pw_session(struct tpm_cmd *c)
 {
@@ -171,28 +189,22 @@ static inline void put_pw_session(struct tpm_cmd *c)
 static inline int64_t tpm_get_random(int fd, uint16_t bytes)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_GET_RANDOM);
 	put16(&c, bytes);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	return n < 0 ? n : rsp_code(rsp);
+	return tpm_call(fd, &c, NULL);
 }
 
 /* TPM2_FlushContext (Part 3, 28.4). */
 static inline int64_t tpm_flush(int fd, uint32_t handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_FLUSH_CONTEXT);
 	put32(&c, handle);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	return n < 0 ? n : rsp_code(rsp);
+	return tpm_call(fd, &c, NULL);
 }
 
 /*
@@ -289,8 +301,6 @@ static inline int64_t tpm_create_primary(int fd, uint32_t hierarchy, const struc
 					 uint32_t *handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_CREATE_PRIMARY);
 	put32(&c, hierarchy);
@@ -303,12 +313,7 @@ static inline int64_t tpm_create_primary(int fd, uint32_t hierarchy, const struc
 	put16(&c, 0);			/* outsideInfo */
 	put32(&c, 0);			/* creationPCR: none */
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	if (n < 0)
-		return n;
-	if (rsp_code(rsp) == TPM_RC_SUCCESS)
-		*handle = get32(rsp + TPM_HDR);
-	return rsp_code(rsp);
+	return tpm_call(fd, &c, handle);
 }
 
 /* A restricted ECDSA P-256 signing primary in @hierarchy. */
@@ -398,8 +403,6 @@ static inline int64_t tpm_load(int fd, uint32_t parent, const struct tpm_key_blo
 			       uint32_t *handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_LOAD);
 	put32(&c, parent);
@@ -408,12 +411,7 @@ static inline int64_t tpm_load(int fd, uint32_t parent, const struct tpm_key_blo
 	put_bytes(&c, k->priv, k->priv_len);
 	put_bytes(&c, k->pub, k->pub_len);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	if (n < 0)
-		return n;
-	if (rsp_code(rsp) == TPM_RC_SUCCESS)
-		*handle = get32(rsp + TPM_HDR);
-	return rsp_code(rsp);
+	return tpm_call(fd, &c, handle);
 }
 
 /*
@@ -423,8 +421,6 @@ static inline int64_t tpm_load(int fd, uint32_t parent, const struct tpm_key_blo
 static inline int64_t tpm_create_loaded(int fd, uint32_t parent, uint32_t *handle)
 {
 	struct tpm_cmd c, pub;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	put_signing_template(&pub, 0);
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_CREATE_LOADED);
@@ -436,26 +432,18 @@ static inline int64_t tpm_create_loaded(int fd, uint32_t parent, uint32_t *handl
 	put16(&c, 0);
 	put_tpm2b(&c, pub.b, pub.n);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	if (n < 0)
-		return n;
-	if (rsp_code(rsp) == TPM_RC_SUCCESS)
-		*handle = get32(rsp + TPM_HDR);
-	return rsp_code(rsp);
+	return tpm_call(fd, &c, handle);
 }
 
 /* TPM2_ReadPublic (Part 3, 12.4) of @handle; returns the TPM's rc or -errno. */
 static inline int64_t tpm_read_public(int fd, uint32_t handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_READ_PUBLIC);
 	put32(&c, handle);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	return n < 0 ? n : rsp_code(rsp);
+	return tpm_call(fd, &c, NULL);
 }
 
 /*
@@ -465,27 +453,18 @@ static inline int64_t tpm_read_public(int fd, uint32_t handle)
 static inline int64_t tpm_hash_sequence_start(int fd, int event, uint32_t *handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_HASH_SEQUENCE_START);
 	put16(&c, 0);				/* auth */
 	put16(&c, event ? 0x0010 : 0x000B);	/* TPM_ALG_NULL or SHA-256 */
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	if (n < 0)
-		return n;
-	if (rsp_code(rsp) == TPM_RC_SUCCESS)
-		*handle = get32(rsp + TPM_HDR);
-	return rsp_code(rsp);
+	return tpm_call(fd, &c, handle);
 }
 
 /* TPM2_SequenceComplete (Part 3, 17.5) of a hash sequence, with a last block. */
 static inline int64_t tpm_sequence_complete(int fd, uint32_t seq)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_SEQUENCE_COMPLETE);
 	put32(&c, seq);
@@ -494,8 +473,7 @@ static inline int64_t tpm_sequence_complete(int fd, uint32_t seq)
 	put_tpm2b(&c, "abc", 3);		/* buffer */
 	put32(&c, TPM_RH_NULL);			/* hierarchy: no ticket */
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	return n < 0 ? n : rsp_code(rsp);
+	return tpm_call(fd, &c, NULL);
 }
 
 /*
@@ -505,8 +483,6 @@ static inline int64_t tpm_sequence_complete(int fd, uint32_t seq)
 static inline int64_t tpm_event_sequence_complete(int fd, uint32_t seq)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_SESSIONS, TPM_CC_EVENT_SEQUENCE_COMPLETE);
 	put32(&c, TPM_RH_NULL);			/* pcrHandle */
@@ -516,8 +492,7 @@ static inline int64_t tpm_event_sequence_complete(int fd, uint32_t seq)
 	put_pw_session(&c);
 	put_tpm2b(&c, "abc", 3);		/* buffer */
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	return n < 0 ? n : rsp_code(rsp);
+	return tpm_call(fd, &c, NULL);
 }
 
 /* A saved context, TPMS_CONTEXT as the TPM marshals it. */
@@ -552,18 +527,11 @@ static inline int64_t tpm_context_save(int fd, uint32_t handle, struct tpm_conte
 static inline int64_t tpm_context_load(int fd, const struct tpm_context *ctx, uint32_t *handle)
 {
 	struct tpm_cmd c;
-	uint8_t rsp[TPM_MAX_CMD];
-	ssize_t n;
 
 	cmd_start(&c, TPM_ST_NO_SESSIONS, TPM_CC_CONTEXT_LOAD);
 	put_bytes(&c, ctx->b, ctx->n);
 	cmd_finish(&c);
-	n = tpm_xfer(fd, &c, rsp, sizeof(rsp));
-	if (n < 0)
-		return n;
-	if (rsp_code(rsp) == TPM_RC_SUCCESS)
-		*handle = get32(rsp + TPM_HDR);
-	return rsp_code(rsp);
+	return tpm_call(fd, &c, handle);
 }
 
 /* An HMAC session used for audit only (Part 1, 19.6 and 19.5.7). */
