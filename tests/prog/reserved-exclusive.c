@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 #include <tss2/tss2_sys.h>
+#include "other_client.h"
 #include "tap.h"
 
 #define MAX_ATTEMPTS 3
@@ -42,25 +43,10 @@ struct run {
 	struct tw_status st;
 };
 
-static TSS2_SYS_CONTEXT *sys_new(TSS2_TCTI_CONTEXT *tcti)
-{
-	size_t size = Tss2_Sys_GetContextSize(0);
-	TSS2_SYS_CONTEXT *sys = calloc(1, size);
-	TSS2_ABI_VERSION abi = TSS2_ABI_VERSION_CURRENT;
-
-	if (sys && Tss2_Sys_Initialize(sys, size, tcti, &abi) != TSS2_RC_SUCCESS) {
-		free(sys);
-		return NULL;
-	}
-	return sys;
-}
-
 /* Another client's unaudited command that succeeds: exclusivity is gone. */
 static void other_getrandom(struct run *r)
 {
-	TPM2B_DIGEST bytes = { 0 };
-
-	r->other_rc = Tss2_Sys_GetRandom(r->other, NULL, 8, &bytes, NULL);
+	r->other_rc = other_client_getrandom(r->other);
 }
 
 static void log_retry(void *arg, const char *line)
@@ -128,7 +114,7 @@ static enum tw_code attempt(void *arg, unsigned int n, struct tw_status *st)
 static enum tw_code run(struct run *r, TSS2_TCTI_CONTEXT *tcti, int reserved, enum when when)
 {
 	*r = (struct run){ .tcti = tcti, .reserved = reserved, .when = when };
-	r->other = sys_new(tcti);
+	r->other = other_client_new(tcti);
 	if (!r->other)
 		return tw_status_set(&r->st, TW_E_NOMEM, "no tss2-sys context");
 	r->other_rc = TSS2_SYS_RC_BAD_SEQUENCE;

@@ -20,6 +20,7 @@
 #include <tlswitness/ak.h>
 #include <tlswitness/audit.h>
 #include <tlswitness/window.h>
+#include "other_client.h"
 #include "tap.h"
 
 /* What another TPM user does, and when. */
@@ -56,25 +57,10 @@ static void tw_test_log(void *arg, const char *line)
 	printf("# %s\n", line);
 }
 
-static TSS2_SYS_CONTEXT *tw_sys_new(TSS2_TCTI_CONTEXT *tcti)
-{
-	size_t size = Tss2_Sys_GetContextSize(0);
-	TSS2_SYS_CONTEXT *sys = calloc(1, size);
-	TSS2_ABI_VERSION abi = TSS2_ABI_VERSION_CURRENT;
-
-	if (sys && Tss2_Sys_Initialize(sys, size, tcti, &abi) != TSS2_RC_SUCCESS) {
-		free(sys);
-		return NULL;
-	}
-	return sys;
-}
-
 /* Another client's unaudited command: a session-capable command that succeeds. */
 static void tw_other_getrandom(struct tw_run *r)
 {
-	TPM2B_DIGEST bytes = { 0 };
-
-	r->other_rc = Tss2_Sys_GetRandom(r->other, NULL, 8, &bytes, NULL);
+	r->other_rc = other_client_getrandom(r->other);
 }
 
 /* Another client's session, started before the window's audit reset. */
@@ -309,7 +295,7 @@ static void tw_test_interference(TSS2_TCTI_CONTEXT *tcti, enum tw_interfere when
 	struct tw_status st;
 	int good;
 
-	r.other = tw_sys_new(tcti);
+	r.other = other_client_new(tcti);
 	good = tw_run(&r, 3);
 	ok(r.other_rc == TSS2_RC_SUCCESS, "another user's GetRandom %s succeeded", what);
 	ok(good && r.retries_logged == 1, "%s: first attempt lost exclusivity, retry succeeded (%s)",
@@ -320,7 +306,7 @@ static void tw_test_interference(TSS2_TCTI_CONTEXT *tcti, enum tw_interfere when
 
 	/* Without retries, the loss is reported as such. */
 	r = (struct tw_run){ .tcti = tcti, .interfere = when, .interfere_attempts = 1 };
-	r.other = tw_sys_new(tcti);
+	r.other = other_client_new(tcti);
 	good = tw_run(&r, 1);
 	ok(!good && r.st.code == TW_E_EXCLUSIVE &&
 		   (when != TW_GETRANDOM_BEFORE_ZGEN || r.st.tpm_rc == TPM2_RC_EXCLUSIVE),
@@ -337,7 +323,7 @@ static void tw_test_context_ops(TSS2_TCTI_CONTEXT *tcti)
 	struct tw_status st;
 	int good;
 
-	r.other = tw_sys_new(tcti);
+	r.other = other_client_new(tcti);
 	good = tw_run(&r, 1);
 	ok(r.other_rc == TSS2_RC_SUCCESS,
 	   "another user's ContextSave, ContextLoad, FlushContext succeeded (0x%x)", r.other_rc);

@@ -27,6 +27,8 @@
 #include <tlswitness/proof.h>
 #include <tlswitness/window.h>
 
+#include "other_client.h"
+
 static int fail(const char *what, const struct tw_status *st)
 {
 	fprintf(stderr, "window_proof: %s%s%s\n", what, st ? ": " : "", st ? st->msg : "");
@@ -36,14 +38,9 @@ static int fail(const char *what, const struct tw_status *st)
 /* Another client's unaudited GetRandom on the same connection. */
 static int intrude(TSS2_TCTI_CONTEXT *tcti)
 {
-	TSS2_ABI_VERSION abi = TSS2_ABI_VERSION_CURRENT;
-	size_t size = Tss2_Sys_GetContextSize(0);
-	TSS2_SYS_CONTEXT *sys = calloc(1, size);
-	TPM2B_DIGEST bytes = {0};
-	TSS2_RC rc = 1;
+	TSS2_SYS_CONTEXT *sys = other_client_new(tcti);
+	TSS2_RC rc = sys ? other_client_getrandom(sys) : 1;
 
-	if (sys && Tss2_Sys_Initialize(sys, size, tcti, &abi) == TSS2_RC_SUCCESS)
-		rc = Tss2_Sys_GetRandom(sys, NULL, 8, &bytes, NULL);
 	free(sys);
 	return rc == TSS2_RC_SUCCESS ? 0 : -1;
 }
