@@ -22,17 +22,13 @@ trap cleanup EXIT
 . "$top/tests/lib/tap.sh"
 
 if [ ! -x "$bench" ]; then
-	echo "not ok 1 - ${bench#"$top"/} is built"
-	echo "1..1"
-	exit 1
+	tap_bail "${bench#"$top"/} is built"
 fi
 servers_dir "$work/srv"
 head -c 1024 /dev/urandom >"$work/srv/www/1k.bin"
 if ! swtpm_start || ! certs_make "$work/certs" ||
 	! s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"; then
-	echo "not ok 1 - swtpm, certificates and s_server start"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm, certificates and s_server start"
 fi
 
 "$bench" "https://localhost:$PORT/1k.bin" "$work/certs/ca.pem" 1 100000 >"$work/out" 2>&1

@@ -12,9 +12,7 @@ trap 'swtpm_stop; rm -rf "$work"' EXIT
 . "$top/tests/lib/tap.sh"
 
 if ! swtpm_start; then
-	echo "not ok 1 - swtpm starts"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm starts"
 fi
 
 "$tw" ak --tcti "$TW_TCTI" -o "$work/ak.pem" 2>"$work/err"

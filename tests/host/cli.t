@@ -74,9 +74,7 @@ conns() {
 }
 
 if ! swtpm_start || ! certs_make "$work/certs"; then
-	echo "not ok 1 - swtpm and test certificates"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm and test certificates"
 fi
 servers_dir "$work/srv"
 plain_http

@@ -39,9 +39,7 @@ one_line() {
 }
 
 if ! swtpm_start || ! certs_make "$work/certs"; then
-	echo "not ok 1 - swtpm and test certificates"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm and test certificates"
 fi
 mkdir -p "$work/www"
 printf 'hello from the URL demo\n' >"$work/www/index.html"

@@ -22,9 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 for f in "$tw" "$check" "$top/kmod/tpmreserve.ko"; do
 	if [ ! -e "$f" ]; then
-		echo "not ok 1 - ${f#"$top"/} is built"
-		echo "1..1"
-		exit 1
+		tap_bail "${f#"$top"/} is built"
 	fi
 done
 

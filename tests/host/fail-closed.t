@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/swtpm.sh"
 . "$top/tests/lib/certs.sh"
 . "$top/tests/lib/servers.sh"
+. "$top/tests/lib/tap.sh"
 prog="$top/build/tests/prog/fail-closed"
 work=$(mktemp -d /tmp/tw-fail-closed.XXXXXX)
 cleanup() {
@@ -20,17 +21,13 @@ cleanup() {
 trap cleanup EXIT
 
 if [ ! -x "$prog" ]; then
-	echo "not ok 1 - ${prog#"$top"/} is built"
-	echo "1..1"
-	exit 1
+	tap_bail "${prog#"$top"/} is built"
 fi
 servers_dir "$work/srv"
 head -c 1024 /dev/urandom >"$work/srv/www/1k.bin"
 if ! swtpm_start || ! certs_make "$work/certs" ||
 	! s_server -tls1_3 -cert "$work/certs/ec.pem" -key "$work/certs/ec.key"; then
-	echo "not ok 1 - swtpm, certificates and s_server start"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm, certificates and s_server start"
 fi
 # Not exec: the EXIT trap must stop the servers.
 "$prog" "https://localhost:$PORT/1k.bin" "$work/certs/ca.pem"

@@ -102,15 +102,11 @@ good() {
 }
 
 if ! swtpm_start; then
-	echo "not ok 1 - swtpm starts"
-	echo "1..1"
-	exit 1
+	tap_bail "swtpm starts"
 fi
 servers_dir "$work"
 if ! certs_make "$work/certs"; then
-	echo "not ok 1 - test certificates"
-	echo "1..1"
-	exit 1
+	tap_bail "test certificates"
 fi
 head -c 3000 /dev/urandom >"$work/www/small.bin"
 head -c 1048576 /dev/urandom >"$work/www/big.bin"

@@ -21,9 +21,7 @@ trap cleanup EXIT
 if [ ! -e /dev/tpmreserve0 ]; then
 	if ! out=$(insmod "$top/kmod/tpmreserve.ko" 2>&1); then
 		echo "$out" | sed 's/^/# /'
-		echo "not ok 1 - insmod kmod/tpmreserve.ko (run make first)"
-		echo "1..1"
-		exit 1
+		tap_bail "insmod kmod/tpmreserve.ko (run make first)"
 	fi
 	loaded_here=1
 fi
