@@ -119,15 +119,12 @@ static int tw_take_public_of(struct tw_replay_state *s, const uint8_t *p, size_t
 			     size_t *off, TPM2B_PUBLIC *pub, struct tw_name *name, int rsa_ok)
 {
 	const TPMT_PUBLIC *a = &pub->publicArea;
-	size_t start = *off, inner;
+	size_t start = *off;
 	const uint8_t *area;
 	uint16_t n;
 
-	if (tw_2b(p, len, off, &area, &n) || n == 0)
-		return -1;
-	memset(pub, 0, sizeof(*pub));
-	inner = start;
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, *off, &inner, pub) || inner != *off)
+	if (tw_2b(p, len, off, &area, &n) || n == 0 ||
+	    tw_public_exact(p + start, *off - start, pub))
 		return -1;
 	if (a->nameAlg != TPM2_ALG_SHA256)
 		return -1;
@@ -310,20 +307,16 @@ static enum tw_code tw_template_command(struct tw_replay_state *s, const TPM2B_P
 	static const uint8_t empty_sensitive[6] = { 0, 4, 0, 0, 0, 0 };
 	static const uint8_t empty_tail[6] = { 0, 0, 0, 0, 0, 0 };
 	const size_t tail_len = tail ? sizeof(empty_tail) : 0;
-	const uint8_t *p = s->cv.params, *b;
-	size_t len = s->cv.params_len, off = sizeof(empty_sensitive), inner, end;
-	TPM2B_PUBLIC in = { 0 };
+	const uint8_t *p = s->cv.params;
+	size_t len = s->cv.params_len, start = sizeof(empty_sensitive);
+	TPM2B_PUBLIC in;
 	TPMT_PUBLIC want = out->publicArea;
-	uint16_t n;
 
 	if (len < sizeof(empty_sensitive) + tail_len ||
 	    memcmp(p, empty_sensitive, sizeof(empty_sensitive)) ||
 	    memcmp(p + len - tail_len, empty_tail, tail_len))
 		return tw_reject(s, "inSensitive, outsideInfo or creationPCR is not empty");
-	end = len - tail_len;
-	inner = off;
-	if (tw_2b(p, end, &off, &b, &n) || off != end ||
-	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, end, &inner, &in) || inner != end)
+	if (tw_public_exact(p + start, len - tail_len - start, &in))
 		return tw_malformed(s, "malformed inPublic");
 	memset(&want.unique, 0, sizeof(want.unique));
 	if (memcmp(&in.publicArea, &want, sizeof(want)))
