@@ -94,8 +94,7 @@ struct tpmreserve_file;
  * @how:	TPMRESERVE_END_*; valid once @state is WINDOW_ENDED
  * @start_err:	why the thread could not get the chip
  * @rsp_err:	negative errno when the last command got no response
- * @owner_pid:	thread group of the task that began it, as a number
- * @owner_tgid:	the same thread group, referenced; its closes end the window
+ * @owner_tgid:	thread group of the task that began it; its closes end the window
  * @timeout_ms:	granted length
  * @deadline:	in jiffies, set when the thread gets the chip
  * @held_since:	when the thread got the chip
@@ -126,7 +125,6 @@ struct tpmreserve_window {
 	int start_err;
 	int rsp_err;
 
-	pid_t owner_pid;
 	struct pid *owner_tgid;
 	unsigned int timeout_ms;
 	unsigned long deadline;

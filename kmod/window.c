@@ -150,7 +150,7 @@ static void window_account(struct tpmreserve_window *win, bool opened)
 	spin_lock(&dev->stats_lock);
 	if (opened) {
 		dev->windows_begun++;
-		dev->owner_pid = win->owner_pid;
+		dev->owner_pid = pid_nr(win->owner_tgid);
 	} else {
 		dev->windows_ended++;
 		if (win->how == TPMRESERVE_END_EXPIRED)
@@ -263,7 +263,6 @@ struct tpmreserve_window *tpmreserve_window_start(struct tpmreserve_dev *dev,
 	win->dev = dev;
 	win->owner = owner;
 	win->timeout_ms = timeout_ms;
-	win->owner_pid = task_tgid_nr(current);
 	win->owner_tgid = get_pid(task_tgid(current));
 	win->state = WINDOW_WAITING;
 	win->io = IO_IDLE;
